@@ -1,0 +1,36 @@
+# Tidemark — see README.md. Every target works on a fresh machine with Go and (for tests) PostgreSQL.
+GO        ?= go
+BIN       ?= bin/tidemark
+TEST_FLAGS ?= -count=1 -timeout 30m
+
+.PHONY: run build test test-race bench soak lint fmt clean
+
+run: ## start the service on the embedded SQLite default under ./var/
+	$(GO) run ./cmd/tidemark serve
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $(BIN) ./cmd/tidemark
+
+test: ## the whole suite: unit, conformance (SQLite + PostgreSQL), e2e, reliability, fuzz seeds
+	$(GO) vet ./...
+	$(GO) test $(TEST_FLAGS) ./...
+
+test-race:
+	$(GO) test -race $(TEST_FLAGS) ./...
+
+bench: ## every benchmark, report in bench/out/
+	mkdir -p bench/out
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bench/out/bench.txt
+
+soak: ## longer reliability variants
+	TIDEMARK_SOAK=1 $(GO) test $(TEST_FLAGS) -run 'Reliab|Stress|Soak' ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin var bench/out

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tidemark/tidemark/adapters/groupcommit"
+	"github.com/tidemark/tidemark/api"
+	"github.com/tidemark/tidemark/api/quarantine"
+	"github.com/tidemark/tidemark/domain"
+	"github.com/tidemark/tidemark/domain/energy"
+	"github.com/tidemark/tidemark/migrations"
+)
+
+func cmdServe(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	cfg, err := LoadConfig(fs, args, e.getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e)
+	clock := domain.SystemClock{}
+
+	st, err := openStorage(ctx, cfg.DatabaseURL, cfg.PollInterval, clock)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	appender := groupcommit.New(st.Events, groupcommit.Options{MaxBatch: cfg.GroupCommitMax})
+	reg := prometheus.NewRegistry()
+	srv, err := api.New(api.Config{
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		CarwashToken:   cfg.CarwashToken,
+		EnergyScheme:   energy.Scheme(cfg.EnergySignScheme),
+		EnergySecret:   cfg.EnergySecret,
+		ReadTokens:     splitTokens(cfg.ReadTokens),
+		AdminTokens:    splitTokens(cfg.AdminTokens),
+		TrustProxyAddr: cfg.TrustProxyAddress,
+	}, api.Deps{
+		Appender:   appender,
+		Store:      st.Events,
+		Quarantine: quarantine.New(st.DB, cfg.QuarantineMax),
+		Clock:      clock,
+		Logger:     log,
+		Registry:   reg,
+		Ready: func(ctx context.Context) error {
+			if err := st.Ping(ctx); err != nil {
+				return fmt.Errorf("store unreachable: %w", err)
+			}
+			if n, err := migrations.Pending(ctx, st.DB.DB, st.Dialect); err != nil || n > 0 {
+				return fmt.Errorf("migrations pending: %d (%v)", n, err)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	warnings(cfg, log)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second, // slowloris
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	base := "http://" + displayAddr(ln.Addr())
+	log.Info("tidemark serving", "addr", ln.Addr().String(), "storage", st.Dialect,
+		"carwash_callback", base+"/v1/callbacks/carwash", "energy_callback", base+"/v1/callbacks/energy")
+	fmt.Fprintf(e.stdout, "Tidemark is listening on %s\n  POST car-wash callbacks to %s/v1/callbacks/carwash\n  POST energy callbacks to   %s/v1/callbacks/energy\n  health: %s/healthz\n",
+		ln.Addr(), base, base, base)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		appender.Close()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	err = hs.Shutdown(sctx) // waits for handlers, so every acknowledged append has committed
+	appender.Close()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func warnings(cfg Config, log *slog.Logger) {
+	if cfg.EnergySecret == "" || cfg.EnergySignScheme == string(energy.SchemeNone) {
+		log.Warn("energy callback signatures are NOT checked (no TIDEMARK_ENERGY_SECRET): events are marked unverified")
+	}
+	if cfg.AdminTokens == "" {
+		log.Warn("admin endpoints are disabled (no TIDEMARK_ADMIN_TOKENS): rebuild, quarantine and the event log answer 403")
+	}
+	if cfg.ReadTokens == "" && cfg.AdminTokens == "" {
+		log.Warn("read endpoints are open (no TIDEMARK_READ_TOKENS)")
+	}
+}
+
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if ok && (tcp.IP == nil || tcp.IP.IsUnspecified()) {
+		return fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return a.String()
+}

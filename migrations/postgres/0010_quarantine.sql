@@ -1,0 +1,15 @@
+-- Rejected callbacks (400, 401, 422), kept so nothing is lost; bounded by the ingest code.
+CREATE TABLE quarantine (
+    id            BIGSERIAL PRIMARY KEY,
+    source        TEXT        NOT NULL,
+    received_at   TIMESTAMPTZ NOT NULL,
+    status        INTEGER     NOT NULL,
+    reason        TEXT        NOT NULL,
+    field         TEXT        NOT NULL DEFAULT '',
+    raw           BYTEA       NOT NULL,
+    headers       JSONB       NOT NULL DEFAULT '{}',
+    remote_addr   TEXT        NOT NULL DEFAULT '',
+    readmitted_at TIMESTAMPTZ,
+    event_id      TEXT        NOT NULL DEFAULT ''
+);
+CREATE INDEX quarantine_received_at ON quarantine (received_at);

@@ -1,0 +1,45 @@
+-- Projection bookkeeping. The read-model tables themselves (devices_v1,
+-- orders_v1, ledger_v1, ...) are created by the projections package from
+-- its table descriptions, because a blue/green rebuild creates a new
+-- version's tables at run time.
+
+-- Which version of each projection's tables the queries read, and which
+-- one a rebuild is building. code_version is the projection code version
+-- the served tables were built with; a runner whose code is newer rebuilds.
+CREATE TABLE projection_versions (
+    name                  TEXT        PRIMARY KEY,
+    served_version        INTEGER     NOT NULL CHECK (served_version > 0),
+    code_version          INTEGER     NOT NULL,
+    building_version      INTEGER,
+    building_code_version INTEGER,
+    updated_at            TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- Position of the last event applied to one version of a projection,
+-- written in the same transaction as that batch's read-model writes.
+CREATE TABLE projection_checkpoints (
+    name       TEXT        NOT NULL,
+    version    INTEGER     NOT NULL,
+    tx_id      BIGINT      NOT NULL DEFAULT 0,
+    seq        BIGINT      NOT NULL DEFAULT 0,
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, version)
+);
+
+-- Events a projection could not apply (never dropped silently).
+CREATE TABLE projection_poison (
+    id          BIGSERIAL   PRIMARY KEY,
+    projection  TEXT        NOT NULL,
+    version     INTEGER     NOT NULL,
+    event_id    TEXT        NOT NULL,
+    event_type  TEXT        NOT NULL,
+    tx_id       BIGINT      NOT NULL,
+    seq         BIGINT      NOT NULL,
+    error       TEXT        NOT NULL,
+    policy      TEXT        NOT NULL,
+    attempts    INTEGER     NOT NULL DEFAULT 1,
+    first_seen  TIMESTAMPTZ NOT NULL,
+    last_seen   TIMESTAMPTZ NOT NULL,
+    UNIQUE (projection, version, event_id)
+);
+CREATE INDEX projection_poison_by_projection ON projection_poison (projection, last_seen);
