@@ -69,15 +69,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	var next *string
+	next := ""
 	if last != after {
-		c := last.String()
-		next = &c
+		next = last.String()
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Items      []logEvent `json:"items"`
-		NextCursor *string    `json:"nextCursor"`
-	}{items, next})
+	writeJSON(w, http.StatusOK, newPage(items, next))
 }
 
 func toLogEvent(e domain.Event) logEvent {

@@ -95,8 +95,8 @@ func (s *Server) handleQuarantineReadmit(w http.ResponseWriter, r *http.Request)
 		s.queryError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "eventId": acc.ID, "stream": acc.Stream,
-		"duplicate": res.AllDuplicates(), "position": res.Positions[0].Seq})
+	writeJSON(w, http.StatusOK, readmitAnswer{ID: id, EventID: acc.ID, Stream: acc.Stream,
+		Duplicate: res.AllDuplicates(), Position: res.Positions[0].Seq})
 }
 
 // queryError maps a domain error to a problem answer, in one place for the query surface.

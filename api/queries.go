@@ -124,7 +124,7 @@ func (s *Server) handleDeviceEvents(w http.ResponseWriter, r *http.Request) {
 		out = append(out, deviceEvent{EventID: e.ID, Position: e.Position.Seq, Type: e.Type, CallTime: cb.CallTime,
 			RecordedAt: rfc3339(e.RecordedAt), Data: rawJSON(e.Data)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+	writeJSON(w, http.StatusOK, itemsOf[deviceEvent]{Items: out})
 }
 
 func (s *Server) handleOrders(w http.ResponseWriter, r *http.Request) {
@@ -215,7 +215,7 @@ func (s *Server) handleOrderLedger(w http.ResponseWriter, r *http.Request) {
 			TotalDelegateNums: e.TotalDelegateNums, Hash: e.Hash, EnergyNums: e.EnergyNums,
 			OrderMoneySun: e.OrderMoneySun, OrderMoneyTrx: energy.FormatTrx(e.OrderMoneySun), Recharge: e.Recharge})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+	writeJSON(w, http.StatusOK, itemsOf[ledgerEntry]{Items: out})
 }
 
 // deviceAsOf folds a device's events received up to asOf.

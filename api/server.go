@@ -40,25 +40,38 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
+// route is one endpoint: the mux pattern, who may call it, and what the
+// OpenAPI document says of it. The mux and /openapi.json are both built
+// from this table, so they cannot drift apart.
+type route struct {
+	method, path string
+	auth         authLevel
+	handler      func(*Server, http.ResponseWriter, *http.Request)
+	doc          opDoc
+}
+
+type authLevel int
+
+const (
+	authNone  authLevel = iota // platforms' callbacks, health, metrics
+	authRead                   // read token (or open when none configured)
+	authAdmin                  // admin token (disabled when none configured)
+)
+
 func (s *Server) routes() {
-	s.mux.HandleFunc("POST /v1/callbacks/carwash", s.handleCarwash)
-	s.mux.HandleFunc("POST /v1/callbacks/energy", s.handleEnergy)
-
-	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
-	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	for _, rt := range routeTable() {
+		handler := rt.handler
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler(s, w, r) })
+		switch rt.auth {
+		case authRead:
+			h = s.read(h)
+		case authAdmin:
+			h = s.admin(h)
+		}
+		s.mux.HandleFunc(rt.method+" "+rt.path, h)
+	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
-
-	s.mux.HandleFunc("GET /v1/devices", s.read(s.handleDevices))
-	s.mux.HandleFunc("GET /v1/devices/{iotId}", s.read(s.handleDevice))
-	s.mux.HandleFunc("GET /v1/devices/{iotId}/events", s.read(s.handleDeviceEvents))
-	s.mux.HandleFunc("GET /v1/orders", s.read(s.handleOrders))
-	s.mux.HandleFunc("GET /v1/orders/{orderId}", s.read(s.handleOrder))
-	s.mux.HandleFunc("GET /v1/orders/{orderId}/ledger", s.read(s.handleOrderLedger))
-
-	s.mux.HandleFunc("GET /v1/events", s.admin(s.handleEvents))
-	s.mux.HandleFunc("GET /v1/events/{eventId}/raw", s.admin(s.handleEventRaw))
-	s.mux.HandleFunc("GET /v1/quarantine", s.admin(s.handleQuarantineList))
-	s.mux.HandleFunc("POST /v1/quarantine/{id}/readmit", s.admin(s.handleQuarantineReadmit))
+	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
 }
 
 // ServeHTTP applies the outer middleware: panic recovery and access logs.
@@ -67,17 +80,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, statusAnswer{Status: "ok"})
 }
 
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.deps.Ready != nil {
 		if err := s.deps.Ready(r.Context()); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			writeJSON(w, http.StatusServiceUnavailable, statusAnswer{Status: "unavailable", Reason: err.Error()})
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, statusAnswer{Status: "ready"})
 }
 
 // Shutdown is a hook for symmetry with http.Server; the appender and store

@@ -44,6 +44,7 @@ func commands() []command {
 		{"serve", "run the HTTP service and the projections", cmdServe},
 		{"migrate", "apply the database migrations and exit", cmdMigrate},
 		{"sign", "compute|detect an energy callback signature", cmdSign},
+		{"events", "export|import the event log as JSON Lines", cmdEvents},
 	}
 }
 

@@ -1,0 +1,192 @@
+package groupcommit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidemark/tidemark/domain"
+)
+
+// Options tune an Appender. The zero value is usable.
+type Options struct {
+	// MaxBatch caps the requests in one transaction. Default 256.
+	MaxBatch int
+	// MaxWait is how long a batch waits for more requests after the first.
+	// Default 0: flush as soon as the queue is drained.
+	MaxWait time.Duration
+}
+
+// Appender sends concurrent appends to the store in batches.
+type Appender struct {
+	store domain.EventStore
+	opts  Options
+	queue chan *call
+
+	mu     sync.RWMutex // held shared while enqueueing, exclusively by Close
+	closed bool
+	quit   chan struct{} // closed by Close: drain the queue and stop
+	done   chan struct{} // closed when the flusher has stopped
+}
+
+// Claim states of a call: the flusher and the caller race to move it out of pending.
+const (
+	pending int32 = iota
+	taken         // in a batch: the caller must wait for the outcome
+	abandoned     // the caller's ctx ended first: never written
+)
+
+type call struct {
+	req   domain.AppendRequest
+	state atomic.Int32
+	out   chan outcome // buffered: the flusher never blocks on a caller
+}
+
+type outcome struct {
+	res domain.AppendResult
+	err error
+}
+
+// New starts an Appender over store. Close it to stop its goroutine.
+func New(store domain.EventStore, opts Options) *Appender {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.MaxWait < 0 {
+		opts.MaxWait = 0
+	}
+	a := &Appender{
+		store: store,
+		opts:  opts,
+		queue: make(chan *call, opts.MaxBatch),
+		quit:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	go a.run()
+	return a
+}
+
+// Append writes req in the next batch and returns its own outcome.
+func (a *Appender) Append(ctx context.Context, req domain.AppendRequest) (domain.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return domain.AppendResult{}, err
+	}
+	c := &call{req: req, out: make(chan outcome, 1)}
+	a.mu.RLock()
+	if a.closed {
+		a.mu.RUnlock()
+		return domain.AppendResult{}, fmt.Errorf("groupcommit: appender closed: %w", domain.ErrUnavailable)
+	}
+	select {
+	case a.queue <- c:
+	case <-ctx.Done():
+		a.mu.RUnlock()
+		return domain.AppendResult{}, ctx.Err()
+	}
+	a.mu.RUnlock()
+
+	select {
+	case o := <-c.out:
+		return o.res, o.err
+	case <-ctx.Done():
+		if c.state.CompareAndSwap(pending, abandoned) {
+			return domain.AppendResult{}, ctx.Err()
+		}
+		o := <-c.out // already sent: its outcome is the truth
+		return o.res, o.err
+	}
+}
+
+// Close stops accepting appends, writes those already queued and waits for
+// the last batch. It is idempotent and always returns nil.
+func (a *Appender) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		<-a.done
+		return nil
+	}
+	a.closed = true
+	a.mu.Unlock() // every enqueue that got in has finished: the queue only shrinks now
+	close(a.quit)
+	<-a.done
+	return nil
+}
+
+func (a *Appender) run() {
+	defer close(a.done)
+	for {
+		select {
+		case c := <-a.queue:
+			a.flush(a.collect(c))
+		case <-a.quit:
+			for {
+				select {
+				case c := <-a.queue:
+					a.flush(a.collect(c))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// collect builds a batch starting with first.
+func (a *Appender) collect(first *call) []*call {
+	batch := claim(nil, first)
+	if a.opts.MaxWait > 0 {
+		timer := time.NewTimer(a.opts.MaxWait)
+		defer timer.Stop()
+		for len(batch) < a.opts.MaxBatch {
+			select {
+			case c := <-a.queue:
+				batch = claim(batch, c)
+			case <-timer.C:
+				return batch
+			}
+		}
+		return batch
+	}
+	for len(batch) < a.opts.MaxBatch {
+		select {
+		case c := <-a.queue:
+			batch = claim(batch, c)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// claim adds c to the batch unless its caller has already given up.
+func claim(batch []*call, c *call) []*call {
+	if c.state.CompareAndSwap(pending, taken) {
+		return append(batch, c)
+	}
+	return batch
+}
+
+func (a *Appender) flush(batch []*call) {
+	if len(batch) == 0 {
+		return
+	}
+	reqs := make([]domain.AppendRequest, len(batch))
+	for i, c := range batch {
+		reqs[i] = c.req
+	}
+	results, errs, err := a.store.AppendBatch(context.Background(), reqs)
+	if err == nil && (len(results) != len(batch) || len(errs) != len(batch)) {
+		err = fmt.Errorf("groupcommit: store returned %d results and %d errors for %d requests",
+			len(results), len(errs), len(batch))
+	}
+	for i, c := range batch {
+		if err != nil {
+			c.out <- outcome{err: err}
+			continue
+		}
+		c.out <- outcome{res: results[i], err: errs[i]}
+	}
+}

@@ -1,0 +1,27 @@
+// Package groupcommit batches concurrent appends into one store transaction,
+// so each caller still waits for a durable commit but the commit (the fsync)
+// is shared by everyone who arrived meanwhile.
+//
+// Design: Append puts the caller's request on a queue and waits. One flusher
+// goroutine takes the first queued request, then everything else already
+// queued (up to MaxBatch; with MaxWait > 0 it also waits up to MaxWait for
+// more), and sends the batch with one EventStore.AppendBatch call. While that
+// transaction commits, new callers queue up and form the next batch, so the
+// batch size follows the load without any tuning: one caller alone pays one
+// transaction, a thousand share a few.
+//
+// Outcomes: each caller gets its own result or error (a conflicting request
+// fails alone, the store rolls it back to its savepoint); a batch-level error
+// (the transaction failed, nothing written) is returned to every caller of
+// that batch.
+//
+// Cancellation: a request is claimed atomically either by the flusher (when
+// it joins a batch) or by its caller (when the caller's ctx ends first). A
+// caller that gives up before its batch is sent gets ctx.Err() and its
+// request is never written; once sent, the caller waits for the real outcome,
+// so an answer never hides a write. Batches run on a context of their own,
+// so one caller's cancellation cannot abort the others'.
+//
+// Close stops accepting (later Appends fail with domain.ErrUnavailable),
+// writes what is already queued and waits for the in-flight batch.
+package groupcommit

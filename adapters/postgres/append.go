@@ -1,0 +1,383 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tidemark/tidemark/domain"
+)
+
+// maxRequestRetries bounds how often the slow path retries one request
+// after another writer committed the same event id first (or a deadlock).
+const maxRequestRetries = 5
+
+// Append writes one request atomically in its own transaction.
+func (s *Store) Append(ctx context.Context, req domain.AppendRequest) (domain.AppendResult, error) {
+	results, errs, err := s.AppendBatch(ctx, []domain.AppendRequest{req})
+	if err != nil {
+		return domain.AppendResult{}, err
+	}
+	return results[0], errs[0]
+}
+
+// AppendBatch writes many requests in one transaction; each succeeds or
+// fails on its own (see domain.EventStore).
+//
+// The fast path plans the whole batch at once: lock every stream row in
+// sorted order, look up the event ids, check versions in Go, then insert
+// all new events with one statement. Should the database refuse that (an id
+// committed meanwhile by a writer of another stream, a body PostgreSQL
+// rejects, a deadlock), the batch is redone with a SAVEPOINT per request.
+func (s *Store) AppendBatch(ctx context.Context, reqs []domain.AppendRequest) ([]domain.AppendResult, []error, error) {
+	results := make([]domain.AppendResult, len(reqs))
+	errs := make([]error, len(reqs))
+	ids := make([][]string, len(reqs))
+	var todo []int
+	for i, r := range reqs {
+		var err error
+		if ids[i], err = validateRequest(r); err != nil {
+			errs[i] = err
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return results, errs, nil
+	}
+	wrote, err := s.appendFast(ctx, reqs, ids, todo, results, errs)
+	if err != nil && ctx.Err() == nil && worthSlowPath(err) {
+		wrote, err = s.appendSlow(ctx, reqs, ids, todo, results, errs)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: append: %w", interpretError(err))
+	}
+	if wrote {
+		s.notifier.broadcast() // local waiters need not wait for the round trip of NOTIFY
+	}
+	return results, errs, nil
+}
+
+// worthSlowPath: the server refused a statement for a reason that may be
+// one request's fault. Lost connections and full disks are not.
+func worthSlowPath(err error) bool {
+	code, _ := pgCode(err)
+	if code == "" {
+		return false
+	}
+	return isRetryable(err) || !errors.Is(interpretError(err), domain.ErrUnavailable)
+}
+
+func (s *Store) appendFast(ctx context.Context, reqs []domain.AppendRequest, ids [][]string, todo []int,
+	results []domain.AppendResult, errs []error) (bool, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
+	out, wrote, err := s.write(ctx, tx, reqs, ids, todo)
+	if err != nil {
+		return false, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, err
+	}
+	for k, i := range todo {
+		results[i], errs[i] = out[k].res, out[k].err
+	}
+	return wrote, nil
+}
+
+func (s *Store) appendSlow(ctx context.Context, reqs []domain.AppendRequest, ids [][]string, todo []int,
+	results []domain.AppendResult, errs []error) (bool, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
+	outs := make([]outcome, len(todo))
+	wroteAny := false
+	for k, i := range todo {
+		for attempt := 0; ; attempt++ {
+			if _, err := tx.Exec(ctx, "SAVEPOINT request"); err != nil {
+				return false, err
+			}
+			out, wrote, err := s.write(ctx, tx, reqs, ids, []int{i})
+			if err == nil {
+				outs[k] = out[0]
+				wroteAny = wroteAny || wrote
+				if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT request"); err != nil {
+					return false, err
+				}
+				break
+			}
+			if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT request"); rbErr != nil {
+				return false, rbErr
+			}
+			if !worthSlowPath(err) {
+				return false, err // the transaction itself is in trouble
+			}
+			if !isRetryable(err) || attempt == maxRequestRetries {
+				outs[k] = outcome{err: fmt.Errorf("postgres: append to %s: %w", reqs[i].Stream, interpretError(err))}
+				break
+			}
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, err
+	}
+	for k, i := range todo {
+		results[i], errs[i] = outs[k].res, outs[k].err
+	}
+	return wroteAny, nil
+}
+
+// outcome is one request's result inside a transaction not yet committed.
+type outcome struct {
+	res domain.AppendResult
+	err error
+}
+
+// slot is where an event of the batch lives: stored before, or written now
+// as row of the insert (row >= 0, position known after the insert).
+type slot struct {
+	version int64
+	pos     domain.Position
+	row     int
+}
+
+// newRows are the columns of the events one insert writes.
+type newRows struct {
+	ids, streams, types []string
+	versions            []int64
+	data, raw, meta     [][]byte
+}
+
+// write plans and writes the requests idx inside tx. Version conflicts
+// become outcomes; an error means the transaction (or savepoint) must be
+// rolled back. It reports whether any event was written.
+func (s *Store) write(ctx context.Context, tx pgx.Tx, reqs []domain.AppendRequest, ids [][]string, idx []int) ([]outcome, bool, error) {
+	// 1. Lock the streams (sorted, so concurrent batches cannot deadlock)
+	// and look the ids up, in one round trip. The lookup runs after the
+	// locks are granted, so it sees every event committed to those streams.
+	streamSet := map[string]bool{}
+	var allIDs []string
+	for _, i := range idx {
+		streamSet[reqs[i].Stream] = true
+		allIDs = append(allIDs, ids[i]...)
+	}
+	streams := make([]string, 0, len(streamSet))
+	for st := range streamSet {
+		streams = append(streams, st)
+	}
+	sort.Strings(streams)
+
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO streams (stream, version) SELECT s, 0 FROM unnest($1::text[]) AS s ORDER BY s
+		ON CONFLICT (stream) DO NOTHING`, streams)
+	b.Queue(`SELECT stream, version FROM streams WHERE stream = ANY($1::text[]) ORDER BY stream FOR UPDATE`, streams)
+	b.Queue(`SELECT id::text, stream_version, tx_id, seq FROM events WHERE id = ANY($1::uuid[])`, allIDs)
+	br := tx.SendBatch(ctx, b)
+	versions := make(map[string]int64, len(streams))
+	found := make(map[string]*slot, len(allIDs))
+	err := func() error {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		var st string
+		var v int64
+		if _, err := pgx.ForEachRow(rows, []any{&st, &v}, func() error { versions[st] = v; return nil }); err != nil {
+			return err
+		}
+		rows, err = br.Query()
+		if err != nil {
+			return err
+		}
+		var id string
+		var sl slot
+		_, err = pgx.ForEachRow(rows, []any{&id, &sl.version, &sl.pos.TxID, &sl.pos.Seq}, func() error {
+			found[id] = &slot{version: sl.version, pos: sl.pos, row: -1}
+			return nil
+		})
+		return err
+	}()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return nil, false, err
+	}
+
+	// 2. Decide in Go, request by request, as if they ran one after another.
+	outs := make([]outcome, len(idx))
+	slots := make([][]*slot, len(idx))
+	var rows newRows
+	for k, i := range idx {
+		r := reqs[i]
+		cur := versions[r.Stream]
+		mine := make([]*slot, len(r.Events))
+		local := map[string]*slot{}
+		fresh := 0
+		for j, id := range ids[i] {
+			if sl, ok := found[id]; ok {
+				mine[j] = sl
+			} else if sl, ok := local[id]; ok {
+				mine[j] = sl
+			} else {
+				fresh++
+				local[id] = &slot{row: -2} // placeholder, numbered below
+				mine[j] = local[id]
+			}
+		}
+		if fresh > 0 && r.Expected != domain.AnyVersion && int64(r.Expected) != cur {
+			outs[k].err = fmt.Errorf("postgres: append to %s: expected version %d, stream is at %d: %w",
+				r.Stream, r.Expected, cur, domain.ErrWrongExpectedVersion)
+			continue
+		}
+		dup := make([]bool, len(r.Events))
+		for j, id := range ids[i] {
+			sl := mine[j]
+			if sl.row != -2 {
+				dup[j] = true
+				continue
+			}
+			meta, err := json.Marshal(r.Events[j].Metadata)
+			if err != nil {
+				return nil, false, fmt.Errorf("metadata of %s: %w", id, err)
+			}
+			cur++
+			sl.version, sl.row = cur, len(rows.ids)
+			rows.ids = append(rows.ids, id)
+			rows.streams = append(rows.streams, r.Stream)
+			rows.versions = append(rows.versions, cur)
+			rows.types = append(rows.types, r.Events[j].Type)
+			rows.data = append(rows.data, []byte(r.Events[j].Data))
+			rows.raw = append(rows.raw, r.Events[j].Raw)
+			rows.meta = append(rows.meta, meta)
+			found[id] = sl
+		}
+		versions[r.Stream] = cur
+		slots[k] = mine
+		outs[k].res = domain.AppendResult{Duplicates: dup, StreamVersion: cur}
+	}
+
+	// 3. Insert every new event and bump the stream versions in one round trip.
+	if len(rows.ids) > 0 {
+		if err := s.insert(ctx, tx, rows, versions, slotsByRow(slots, len(rows.ids))); err != nil {
+			return nil, false, err
+		}
+	}
+	for k := range idx {
+		if outs[k].err != nil {
+			continue
+		}
+		res := &outs[k].res
+		res.Positions = make([]domain.Position, len(slots[k]))
+		res.Versions = make([]int64, len(slots[k]))
+		for j, sl := range slots[k] {
+			res.Positions[j], res.Versions[j] = sl.pos, sl.version
+		}
+	}
+	return outs, len(rows.ids) > 0, nil
+}
+
+// slotsByRow indexes the slots of new events by insert row.
+func slotsByRow(slots [][]*slot, n int) []*slot {
+	byRow := make([]*slot, n)
+	for _, req := range slots {
+		for _, sl := range req {
+			if sl.row >= 0 {
+				byRow[sl.row] = sl
+			}
+		}
+	}
+	return byRow
+}
+
+func (s *Store) insert(ctx context.Context, tx pgx.Tx, rows newRows, versions map[string]int64, byRow []*slot) error {
+	var upStreams []string
+	var upVersions []int64
+	seen := map[string]bool{}
+	for _, st := range rows.streams {
+		if !seen[st] {
+			seen[st] = true
+			upStreams = append(upStreams, st)
+			upVersions = append(upVersions, versions[st])
+		}
+	}
+	b := &pgx.Batch{}
+	// Rows are inserted in ordinality order, so seq follows request order.
+	b.Queue(`INSERT INTO events (id, stream, stream_version, type, data, raw, metadata, recorded_at)
+		SELECT e.id, e.stream, e.stream_version, e.type, e.data, e.raw, e.metadata, $8
+		FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::json[], $6::bytea[], $7::jsonb[])
+			WITH ORDINALITY AS e(id, stream, stream_version, type, data, raw, metadata, ord)
+		ORDER BY e.ord
+		RETURNING tx_id, seq`,
+		rows.ids, rows.streams, rows.versions, rows.types, rows.data, rows.raw, rows.meta, s.opts.Clock.Now().UTC())
+	b.Queue(`UPDATE streams SET version = u.version
+		FROM unnest($1::text[], $2::bigint[]) AS u(stream, version) WHERE streams.stream = u.stream`,
+		upStreams, upVersions)
+	b.Queue(`SELECT pg_notify('`+notifyChannel+`', pg_current_xact_id()::text)`)
+	br := tx.SendBatch(ctx, b)
+	err := func() error {
+		r, err := br.Query()
+		if err != nil {
+			return err
+		}
+		n := 0
+		var p domain.Position
+		if _, err := pgx.ForEachRow(r, []any{&p.TxID, &p.Seq}, func() error {
+			if n < len(byRow) {
+				byRow[n].pos = p
+			}
+			n++
+			return nil
+		}); err != nil {
+			return err
+		}
+		if n != len(byRow) {
+			return fmt.Errorf("inserted %d events, want %d", n, len(byRow))
+		}
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		_, err = br.Exec()
+		return err
+	}()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	return err
+}
+
+// validateRequest checks what the store needs and returns the event ids in
+// canonical form.
+func validateRequest(r domain.AppendRequest) ([]string, error) {
+	if r.Stream == "" {
+		return nil, fmt.Errorf("postgres: append: no stream: %w", domain.ErrInvalidEvent)
+	}
+	if r.Expected < domain.AnyVersion {
+		return nil, fmt.Errorf("postgres: append to %s: expected version %d: %w", r.Stream, r.Expected, domain.ErrInvalidEvent)
+	}
+	ids := make([]string, len(r.Events))
+	for j, e := range r.Events {
+		id, ok := canonicalUUID(e.ID)
+		if !ok {
+			return nil, fmt.Errorf("postgres: append to %s: event %d: id %q is not a UUID: %w",
+				r.Stream, j, e.ID, domain.ErrInvalidEvent)
+		}
+		if e.Type == "" {
+			return nil, fmt.Errorf("postgres: append to %s: event %s: no type: %w", r.Stream, id, domain.ErrInvalidEvent)
+		}
+		ids[j] = id
+	}
+	return ids, nil
+}

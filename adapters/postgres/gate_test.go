@@ -1,0 +1,142 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tidemark/tidemark/domain"
+)
+
+// appendInTx appends through the store's own write path inside a
+// transaction the test controls, so the test decides when it commits.
+func appendInTx(t *testing.T, s *Store, tx pgx.Tx, stream string) domain.Position {
+	t.Helper()
+	req := domain.AppendRequest{Stream: stream, Expected: domain.AnyVersion, Events: []domain.NewEvent{ev(newID(), "t", `{}`)}}
+	ids, err := validateRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, _, err := s.write(context.Background(), tx, []domain.AppendRequest{req}, [][]string{ids}, []int{0})
+	if err != nil || outs[0].err != nil {
+		t.Fatalf("write: %v %v", err, outs)
+	}
+	return outs[0].res.Positions[0]
+}
+
+func begin(t *testing.T, s *Store) pgx.Tx {
+	t.Helper()
+	tx, err := s.Pool().Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	return tx
+}
+
+func xactID(t *testing.T, tx pgx.Tx) uint64 {
+	t.Helper()
+	var x uint64
+	if err := tx.QueryRow(context.Background(), `SELECT pg_current_xact_id()`).Scan(&x); err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func head(t *testing.T, s *Store) domain.Position {
+	t.Helper()
+	h, err := s.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// A transaction that started first but commits last must not be skipped:
+// while it runs, nothing written after it is readable.
+func TestGateHoldsBackLaterCommits(t *testing.T) {
+	s, _ := freshStore(t)
+	txA := begin(t, s)
+	xA := xactID(t, txA) // A is now the oldest running transaction
+
+	posB := mustAppend(t, s, domain.AppendRequest{Stream: "b", Expected: domain.AnyVersion,
+		Events: []domain.NewEvent{ev(newID(), "t", `{}`)}}).Positions[0]
+	posA := appendInTx(t, s, txA, "a")
+	if posA.TxID != xA || posA.Seq <= posB.Seq || !posA.Less(posB) {
+		t.Fatalf("setup: A=%v B=%v (A must have the higher seq and the lower position)", posA, posB)
+	}
+	if got := mustReadAll(t, s, domain.Start); len(got) != 0 {
+		t.Fatalf("read %d events while an older transaction runs; B alone would make a follower skip A", len(got))
+	}
+	if h := head(t, s); !h.IsZero() {
+		t.Fatalf("head = %v while A runs", h)
+	}
+	if err := txA.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := mustReadAll(t, s, domain.Start)
+	if len(got) != 2 || got[0].Position != posA || got[1].Position != posB {
+		t.Fatalf("after A commits: %v", positions(got))
+	}
+	if h := head(t, s); h != posB {
+		t.Fatalf("head = %v, want %v", h, posB)
+	}
+}
+
+// A transaction with a later id may commit first and be read first; the
+// earlier-numbered event of the still running one comes after it in the
+// log, so a follower that has read B still gets A.
+func TestGateFollowerSeesLateCommit(t *testing.T) {
+	s, _ := freshStore(t)
+	txB := begin(t, s)
+	xactID(t, txB) // B's transaction id is the smaller one
+	txA := begin(t, s)
+	xactID(t, txA)
+	posA := appendInTx(t, s, txA, "a") // A takes the smaller seq ...
+	posB := appendInTx(t, s, txB, "b") // ... B the larger one
+	if !(posA.Seq < posB.Seq) || !posB.Less(posA) {
+		t.Fatalf("setup: A=%v B=%v", posA, posB)
+	}
+	if err := txB.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := mustReadAll(t, s, domain.Start)
+	if len(got) != 1 || got[0].Position != posB {
+		t.Fatalf("with A running: %v, want only B %v", positions(got), posB)
+	}
+	follower := got[0].Position // a bigserial-only reader would now be past A's seq for good
+	if err := txA.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got = mustReadAll(t, s, follower)
+	if len(got) != 1 || got[0].Position != posA {
+		t.Fatalf("follower at %v then read %v, want A %v", follower, positions(got), posA)
+	}
+}
+
+// An open transaction that never touches events (a read-model write, say)
+// also holds the gate; the events appear as soon as it ends.
+func TestGateReleasedByUnrelatedTransaction(t *testing.T) {
+	s, _ := freshStore(t)
+	other := begin(t, s)
+	xactID(t, other)
+	mustAppend(t, s, domain.AppendRequest{Stream: "x", Expected: domain.AnyVersion, Events: []domain.NewEvent{ev(newID(), "t", `{}`)}})
+	if got := mustReadAll(t, s, domain.Start); len(got) != 0 {
+		t.Fatalf("read %d events past a running transaction", len(got))
+	}
+	if err := other.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustReadAll(t, s, domain.Start); len(got) != 1 {
+		t.Fatalf("read %d events after the blocker ended, want 1", len(got))
+	}
+}
+
+func positions(evs []domain.Event) []domain.Position {
+	out := make([]domain.Position, len(evs))
+	for i, e := range evs {
+		out[i] = e.Position
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/tidemark/tidemark/adapters/groupcommit"
+	"github.com/tidemark/tidemark/adapters/postgres"
+	"github.com/tidemark/tidemark/adapters/sqlite"
+	"github.com/tidemark/tidemark/adapters/testdb"
+	"github.com/tidemark/tidemark/api"
+	"github.com/tidemark/tidemark/api/quarantine"
+	"github.com/tidemark/tidemark/domain"
+)
+
+// backend opens a real store of one kind on a fresh database.
+type backend struct {
+	name string
+	open func(t *testing.T) (domain.EventStore, *bun.DB)
+}
+
+func backends() []backend {
+	return []backend{
+		{"sqlite", func(t *testing.T) (domain.EventStore, *bun.DB) {
+			st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Options{PollInterval: 20 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st, st.DB()
+		}},
+		{"postgres", func(t *testing.T) (domain.EventStore, *bun.DB) {
+			st, err := postgres.Open(context.Background(), testdb.PostgresURL(t), postgres.Options{PollInterval: 20 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st, st.DB()
+		}},
+	}
+}
+
+// forEachBackend runs f once per store kind, as parallel subtests.
+func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+// harness is a real server over a real store.
+type harness struct {
+	url        string
+	store      domain.EventStore
+	db         *bun.DB
+	quarantine *quarantine.Store
+	server     *api.Server
+}
+
+func newHarness(t *testing.T, b backend, cfg api.Config) *harness {
+	t.Helper()
+	st, db := b.open(t)
+	app := groupcommit.New(st, groupcommit.Options{})
+	t.Cleanup(func() { app.Close() })
+	q := quarantine.New(db, 0)
+	srv, err := api.New(cfg, api.Deps{Appender: app, Store: st, Quarantine: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return &harness{url: ts.URL, store: st, db: db, quarantine: q, server: srv}
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (a answer) msg() string {
+	var v struct {
+		Code int    `json:"code"`
+		Msg  string `json:"msg"`
+	}
+	json.Unmarshal(a.body, &v)
+	return v.Msg
+}
+
+func post(t testing.TB, url, contentType string, body []byte) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func get(t testing.TB, url, token string) answer {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// allEvents reads the whole log.
+func allEvents(t testing.TB, st domain.EventStore) []domain.Event {
+	t.Helper()
+	var out []domain.Event
+	pos := domain.Start
+	for {
+		batch, err := st.ReadAll(context.Background(), pos, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, batch...)
+		if len(batch) < 1000 {
+			return out
+		}
+		pos = batch[len(batch)-1].Position
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

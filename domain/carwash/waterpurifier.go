@@ -1,0 +1,59 @@
+package carwash
+
+// sessionStatus maps a water-purifier order callback to the status it reports.
+var sessionStatus = map[string]string{
+	WP1CardConsumeReady: SessionReady,
+	WP1StartWater:       SessionDispensing,
+	WP1WaitTimeout:      SessionTimedOut,
+}
+
+// applyWater handles every WP1_* callback. Per order, FINISHED is final
+// once any WORK_FINISH is seen (a START_WATER however late never reopens
+// it); otherwise the latest-callTime callback decides, so a resume
+// (START_WATER after WAIT_TIMEOUT) shows DISPENSING again. Both rules give
+// the same result in any delivery order.
+func applyWater(s *DeviceState, c *Callback) {
+	var wp WaterPurifier
+	if s.Device.WaterPurifier != nil {
+		wp = *s.Device.WaterPurifier
+	}
+	t := c.CallTime
+	if c.CallbackType == WP1UploadTDS {
+		if t >= s.At.TDS {
+			s.At.TDS = t
+			wp.SourceTds, wp.CleanTds, wp.TdsAt = c.SourceTds, c.CleanTds, &t
+		}
+		s.Device.WaterPurifier = &wp
+		return
+	}
+	if s.WaterOrders == nil {
+		s.WaterOrders = make(map[string]WaterOrder)
+	}
+	o := s.WaterOrders[c.OrderID]
+	if c.CallbackType == WP1WorkFinish {
+		if o.FinishedAt == 0 {
+			wp.DispensesCompleted++
+		}
+		if t >= o.FinishedAt {
+			o.FinishedAt, o.VolumeLeftMl = t, c.Volume
+		}
+	} else if t >= o.StatusAt {
+		o.Status, o.StatusAt = sessionStatus[c.CallbackType], t
+	}
+	s.WaterOrders[c.OrderID] = o
+	if t >= s.At.Session {
+		s.At.Session, s.SessionOrder = t, c.OrderID
+	}
+	if s.SessionOrder == c.OrderID {
+		wp.Session = o.session(c.OrderID)
+	}
+	s.Device.WaterPurifier = &wp
+}
+
+// session is the read-model view of the order.
+func (o WaterOrder) session(orderID string) *Session {
+	if o.FinishedAt > 0 {
+		return &Session{OrderID: orderID, Status: SessionFinished, VolumeLeftMl: o.VolumeLeftMl, At: o.FinishedAt}
+	}
+	return &Session{OrderID: orderID, Status: o.Status, At: o.StatusAt}
+}

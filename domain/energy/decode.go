@@ -1,0 +1,137 @@
+package energy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tidemark/tidemark/domain"
+)
+
+// Names of the energy source, its event type and its streams (domain.md §3).
+const (
+	Source       = "energy"
+	EventType    = "energy.OrderCallback"
+	StreamPrefix = "energy.order-"
+)
+
+// StreamOf is the stream of an order's callbacks.
+func StreamOf(orderID string) string { return StreamPrefix + orderID }
+
+// Decoder turns an energy callback body into an event ready to append.
+// With a Secret and a Scheme other than none ("" means DefaultScheme) the
+// body's sign is checked; otherwise the event is marked unverified.
+type Decoder struct {
+	Scheme Scheme
+	Secret string
+}
+
+// Decode checks a body in this order: well-formed JSON object (else
+// domain.ErrMalformed, 400), signature (else a *SignatureError wrapping
+// domain.ErrUnauthorized, 401), field rules (else a *domain.ValidationError,
+// 422). It returns the event and the signature verdict
+// (domain.SignatureValid or domain.SignatureUnverified).
+func (d Decoder) Decode(raw []byte) (domain.Accepted, string, error) {
+	obj, err := domain.ParseObject(raw)
+	if err != nil {
+		return domain.Accepted{}, "", err
+	}
+	verdict := domain.SignatureUnverified
+	if d.Secret != "" && d.Scheme != SchemeNone {
+		scheme, err := ParseScheme(string(d.Scheme))
+		if err != nil {
+			return domain.Accepted{}, "", err
+		}
+		if err := verifyObject(scheme, obj, d.Secret); err != nil {
+			return domain.Accepted{}, "", err
+		}
+		verdict = domain.SignatureValid
+	}
+	c, err := callbackFromObject(obj)
+	if err != nil {
+		return domain.Accepted{}, "", err
+	}
+	if err := validateCallback(&c); err != nil {
+		return domain.Accepted{}, "", err
+	}
+	data, err := domain.Canonical(obj)
+	if err != nil {
+		return domain.Accepted{}, "", err
+	}
+	return domain.Accepted{
+		Source: Source,
+		Stream: StreamOf(c.OrderID),
+		Type:   EventType,
+		ID:     domain.EventID(Source, data),
+		Data:   data,
+	}, verdict, nil
+}
+
+// ruleNames maps validator tags to the rule names reported to callers.
+var ruleNames = map[string]string{"notblank": "required", "trigger_tx": "tx_hash"}
+
+// ruleMessages explain each rule, after "field <name> ".
+var ruleMessages = map[string]string{
+	"required":     "is required",
+	"tron_address": "must be a TRON base58check address (34 characters starting with T, valid checksum)",
+	"tx_hash":      "must be a transaction hash of 64 hex digits",
+	"min":          "must be an integer ≥ 0",
+}
+
+// validateCallback applies the value rules of domain.md §2 to the fields
+// that were sent, reporting the first broken rule in document order.
+func validateCallback(c *Callback) error {
+	v, err := rulesValidator()
+	if err != nil {
+		return err
+	}
+	r := callbackRules{
+		OrderID:              c.OrderID,
+		ReceiveAddress:       c.ReceiveAddress,
+		TriggerTransactionID: c.TriggerTransactionID,
+		Hash:                 c.Hash,
+		BandwidthHash:        c.BandwidthHash,
+	}
+	for _, p := range []struct {
+		bit Fields
+		dst **int64
+		src *int64
+	}{
+		{FieldResidue, &r.Residue, &c.Residue},
+		{FieldRecharge, &r.Recharge, &c.Recharge},
+		{FieldState, &r.State, &c.State},
+		{FieldAutoType, &r.AutoType, &c.AutoType},
+		{FieldPayment, &r.Payment, &c.Payment},
+		{FieldMaxDelegateNums, &r.MaxDelegateNums, &c.MaxDelegateNums},
+		{FieldTotalDelegateNums, &r.TotalDelegateNums, &c.TotalDelegateNums},
+		{FieldDetentionChargeTime, &r.DetentionChargeTime, &c.DetentionChargeTime},
+		{FieldResourceType, &r.ResourceType, &c.ResourceType},
+		{FieldSource, &r.Source, &c.Source},
+		{FieldEnergyNums, &r.EnergyNums, &c.EnergyNums},
+	} {
+		if c.Has(p.bit) {
+			*p.dst = p.src
+		}
+	}
+	err = v.Struct(&r)
+	if err == nil {
+		return nil
+	}
+	var fes validationErrors
+	if !errors.As(err, &fes) || len(fes) == 0 {
+		return fmt.Errorf("validating energy callback: %w", err)
+	}
+	fe := fes[0]
+	rule := fe.Tag()
+	if name, ok := ruleNames[rule]; ok {
+		rule = name
+	}
+	msg, ok := ruleMessages[rule]
+	if rule == "enum" {
+		msg, ok = "must be one of "+strings.Join(strings.Fields(fe.Param()), ", "), true
+	}
+	if !ok {
+		msg = "breaks rule " + rule
+	}
+	return &domain.ValidationError{Field: fe.Field(), Rule: rule, Message: "field " + fe.Field() + " " + msg}
+}

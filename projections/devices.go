@@ -1,0 +1,91 @@
+package projections
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/tidemark/tidemark/domain/carwash"
+)
+
+// devicesTable: one row per iotId. The filter columns repeat fields of
+// the device JSON; each index ends with iot_id for keyset pagination.
+var devicesTable = &Table{
+	Name: "devices",
+	Columns: []Column{
+		{Name: "iot_id", Type: Int64},
+		{Name: "machine_type", Type: Text, Nullable: true},
+		{Name: "online", Type: Bool, Nullable: true},
+		{Name: "error_status", Type: Text, Nullable: true},
+		{Name: "parking_status", Type: Text, Nullable: true},
+		{Name: "tx_id", Type: Int64}, // position of the last event applied
+		{Name: "seq", Type: Int64},
+		{Name: "state", Type: JSON},  // carwash.DeviceState, to resume folding
+		{Name: "device", Type: JSON}, // carwash.Device, served as is
+	},
+	Key: []string{"iot_id"},
+	Indexes: [][]string{
+		{"machine_type", "iot_id"},
+		{"online", "iot_id"},
+		{"error_status", "iot_id"},
+		{"parking_status", "iot_id"},
+	},
+}
+
+// Devices is the device read model (domain.md §1), folded by carwash.Evolve.
+type Devices struct{}
+
+// Name implements Projection.
+func (Devices) Name() string { return "devices" }
+
+// Version implements Projection.
+func (Devices) Version() int { return 1 }
+
+// Tables implements Projection.
+func (Devices) Tables() []*Table { return []*Table{devicesTable} }
+
+// Handles implements Projection.
+func (Devices) Handles(eventType string) bool { return handlesPrefix(carwash.TypePrefix)(eventType) }
+
+// NewFold implements Projection.
+func (Devices) NewFold() Fold {
+	return &keyed[int64, carwash.DeviceState]{
+		table:    devicesTable,
+		keyCol:   "iot_id",
+		stateCol: "state",
+		keys:     carwash.Affected,
+		evolve:   carwash.Evolve,
+		clone:    carwash.DeviceState.Clone,
+		row:      deviceRow,
+		parseKey: int64Key,
+	}
+}
+
+func deviceRow(iotID int64, s carwash.DeviceState) ([]any, error) {
+	state, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("device %d state: %w", iotID, err)
+	}
+	d := s.Device
+	d.IotID = iotID
+	doc, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("device %d: %w", iotID, err)
+	}
+	var parking *string
+	if d.Parking != nil {
+		parking = &d.Parking.Status
+	}
+	return []any{iotID, strOrNil(d.MachineType), d.Online, strOrNil(d.ErrorStatus), strOrNil(parking),
+		int64(s.Position.TxID), s.Position.Seq, state, doc}, nil
+}
+
+func strOrNil(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
+
+// Compile-time check.
+var _ Projection = Devices{}
+

@@ -1,0 +1,238 @@
+package projections
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tidemark/tidemark/domain"
+)
+
+// Projection is one read model: its tables and how events fold into them.
+type Projection interface {
+	// Name identifies the projection (checkpoints, locks, metrics), e.g. "devices".
+	Name() string
+	// Version is the code version of the fold and its tables. Raising it
+	// makes the runner rebuild the projection (blue/green) on start.
+	Version() int
+	// Tables describes the read-model tables (base names).
+	Tables() []*Table
+	// Handles reports whether events of this type concern the projection.
+	// Other events only move its checkpoint.
+	Handles(eventType string) bool
+	// NewFold returns an empty in-memory fold for one batch or one rebuild.
+	NewFold() Fold
+}
+
+// Fold holds the states a batch (or a whole rebuild) changes, in memory.
+// A live batch calls Load once, Apply for each event in log order and
+// Flush(final=true) once; a rebuild starts empty, never calls Load, calls
+// Flush(final=false) between read batches and Flush(final=true) at the end.
+type Fold interface {
+	// Load reads the current rows the events will change.
+	Load(ctx context.Context, tx *Tx, events []domain.Event) error
+	// Apply folds one event. An error marks the event poison; the fold must
+	// then be as it was before the call.
+	Apply(e domain.Event) error
+	// Flush writes the rows changed since the last Flush. When final is
+	// false a fold may keep rows back so each is written once (bulk loads
+	// cannot write a key twice).
+	Flush(ctx context.Context, tx *Tx, final bool) error
+}
+
+// keyed is a Fold keeping one JSON state per key in one table: load the
+// touched keys' states once, evolve them in memory, write each changed key
+// once per flush.
+type keyed[K cmp.Ordered, S any] struct {
+	table    *Table
+	keyCol   string
+	stateCol string
+	keys     func(e domain.Event) ([]K, error)
+	evolve   func(s S, k K, e domain.Event) (S, error)
+	clone    func(S) S // for folds that may change a state's maps in place; nil if pure
+	row      func(k K, s S) ([]any, error) // full row in table column order
+	parseKey func(any) (K, error)          // a scanned key column value
+
+	states map[K]S
+	dirty  map[K]struct{}
+}
+
+func (f *keyed[K, S]) init() {
+	if f.states == nil {
+		f.states = map[K]S{}
+		f.dirty = map[K]struct{}{}
+	}
+}
+
+func (f *keyed[K, S]) Load(ctx context.Context, tx *Tx, events []domain.Event) error {
+	f.init()
+	want := map[K]struct{}{}
+	for _, e := range events {
+		ks, err := f.keys(e)
+		if err != nil {
+			continue // Apply reports it as poison
+		}
+		for _, k := range ks {
+			if _, ok := f.states[k]; !ok {
+				want[k] = struct{}{}
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	all := make([]any, 0, len(want))
+	for k := range want {
+		all = append(all, k)
+	}
+	const chunk = 500
+	for i := 0; i < len(all); i += chunk {
+		part := all[i:min(i+chunk, len(all))]
+		q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IN (%s)", quote(f.keyCol), quote(f.stateCol),
+			tx.Name(f.table.Name), quote(f.keyCol), placeholders(len(part)))
+		rows, err := tx.Query(ctx, q, part...)
+		if err != nil {
+			return fmt.Errorf("load %s states: %w", f.table.Name, err)
+		}
+		for rows.Next() {
+			var raw any
+			var state []byte
+			if err := rows.Scan(&raw, &state); err != nil {
+				rows.Close()
+				return fmt.Errorf("load %s states: %w", f.table.Name, err)
+			}
+			k, err := f.parseKey(raw)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("load %s states: %w", f.table.Name, err)
+			}
+			var s S
+			if err := json.Unmarshal(state, &s); err != nil {
+				rows.Close()
+				return fmt.Errorf("load %s state of %v: %w", f.table.Name, k, err)
+			}
+			f.states[k] = s
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("load %s states: %w", f.table.Name, err)
+		}
+	}
+	return nil
+}
+
+func (f *keyed[K, S]) Apply(e domain.Event) error {
+	f.init()
+	ks, err := f.keys(e)
+	if err != nil {
+		return err
+	}
+	if len(ks) == 1 { // the common case, without the staging map
+		s, err := f.evolve(f.states[ks[0]], ks[0], e)
+		if err != nil {
+			return err
+		}
+		f.states[ks[0]] = s
+		f.dirty[ks[0]] = struct{}{}
+		return nil
+	}
+	next := make(map[K]S, len(ks))
+	for _, k := range ks {
+		if _, seen := next[k]; seen {
+			continue // an id listed twice is one change
+		}
+		cur := f.states[k]
+		if f.clone != nil { // an error for a later id must leave this one untouched
+			cur = f.clone(cur)
+		}
+		s, err := f.evolve(cur, k, e)
+		if err != nil {
+			return err
+		}
+		next[k] = s
+	}
+	for k, s := range next {
+		f.states[k] = s
+		f.dirty[k] = struct{}{}
+	}
+	return nil
+}
+
+func (f *keyed[K, S]) Flush(ctx context.Context, tx *Tx, final bool) error {
+	f.init()
+	if !final && tx.mode == modeBulk {
+		return nil // a bulk load writes each key once, at the end
+	}
+	if len(f.dirty) == 0 {
+		return nil
+	}
+	ks := make([]K, 0, len(f.dirty))
+	for k := range f.dirty {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks) // key order: fewer page splits, deterministic lock order
+	src := &keyedRows[K, S]{f: f, keys: ks, i: -1}
+	if err := tx.Write(ctx, f.table, src); err != nil {
+		return err
+	}
+	clear(f.dirty)
+	if tx.mode == modeBulk {
+		clear(f.states) // written; a rebuild is done with them
+	}
+	return nil
+}
+
+// keyedRows renders rows lazily, so a rebuild never holds all rows' JSON at once.
+type keyedRows[K cmp.Ordered, S any] struct {
+	f    *keyed[K, S]
+	keys []K
+	i    int
+	err  error
+}
+
+func (r *keyedRows[K, S]) Next() bool { r.i++; return r.err == nil && r.i < len(r.keys) }
+func (r *keyedRows[K, S]) Err() error { return r.err }
+func (r *keyedRows[K, S]) Values() ([]any, error) {
+	k := r.keys[r.i]
+	v, err := r.f.row(k, r.f.states[k])
+	if err != nil {
+		r.err = fmt.Errorf("%s row %v: %w", r.f.table.Name, k, err)
+		return nil, r.err
+	}
+	return v, nil
+}
+
+// handlesPrefix is a Handles for all event types with a prefix.
+func handlesPrefix(prefix string) func(string) bool {
+	return func(t string) bool { return strings.HasPrefix(t, prefix) }
+}
+
+// int64Key reads an integer key column as scanned by either driver.
+func int64Key(v any) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case int32:
+		return int64(x), nil
+	case int:
+		return int64(x), nil
+	default:
+		return 0, fmt.Errorf("key column: unexpected %T", v)
+	}
+}
+
+// stringKey reads a text key column as scanned by either driver.
+func stringKey(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case []byte:
+		return string(x), nil
+	default:
+		return "", fmt.Errorf("key column: unexpected %T", v)
+	}
+}
