@@ -59,13 +59,14 @@ func (c Config) Validate() error {
 
 // Deps are the collaborators of the server.
 type Deps struct {
-	Appender   Appender
-	Store      domain.EventStore
-	Quarantine *quarantine.Store
-	ReadModels ReadModels // the projections' read side
-	Clock      domain.Clock
-	Logger     *slog.Logger
-	Registry   *prometheus.Registry // metrics are registered here and served at /metrics
+	Appender    Appender
+	Store       domain.EventStore
+	Quarantine  *quarantine.Store
+	ReadModels  ReadModels  // the projections' read side
+	Projections Projections // the projection runner (status, rebuild); nil when not running here
+	Clock       domain.Clock
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry // metrics are registered here and served at /metrics
 	// Ready reports whether the service can take traffic (store reachable,
 	// migrations applied, projections not failed); nil means always ready.
 	Ready func(ctx context.Context) error

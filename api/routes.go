@@ -69,6 +69,14 @@ func routeTable() []route {
 			params:   []param{{name: "orderId", in: "path", typ: "string", required: true}},
 			response: typeOf[itemsOf[ledgerEntry]](), errors: []int{401, 404}}},
 
+		{"GET", "/v1/projections", authRead, (*Server).handleProjections, opDoc{
+			summary:  "Each projection's status, position, lag and rebuild progress",
+			response: typeOf[itemsOf[projectionStatus]](), errors: []int{401, 503}}},
+		{"POST", "/v1/projections/{name}/rebuild", authAdmin, (*Server).handleRebuild, opDoc{
+			summary:  "Start a blue/green rebuild of a projection",
+			params:   []param{{name: "name", in: "path", typ: "string", required: true}},
+			response: typeOf[rebuildAccepted](), status: 202, errors: []int{401, 403, 404, 409}}},
+
 		{"GET", "/v1/events", authAdmin, (*Server).handleEvents, opDoc{
 			summary: "The event log in commit order",
 			params: []param{{name: "after", in: "query", typ: "string", desc: "cursor of the last event seen"}, limitParam,

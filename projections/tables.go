@@ -130,6 +130,9 @@ func (t *Table) createSQL(f flavor, name string, withKey bool) string {
 			b.WriteString(", ")
 		}
 		fmt.Fprintf(&b, "%s %s", quote(c.Name), f.colType(c.Type))
+		if c.Type == Text && f == flavorPostgres {
+			b.WriteString(` COLLATE "C"`) // byte order: cheaper index compares, same order as SQLite
+		}
 		if !c.Nullable {
 			b.WriteString(" NOT NULL")
 		}

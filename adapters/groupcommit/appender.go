@@ -33,9 +33,9 @@ type Appender struct {
 
 // Claim states of a call: the flusher and the caller race to move it out of pending.
 const (
-	pending int32 = iota
-	taken         // in a batch: the caller must wait for the outcome
-	abandoned     // the caller's ctx ended first: never written
+	pending   int32 = iota
+	taken           // in a batch: the caller must wait for the outcome
+	abandoned       // the caller's ctx ended first: never written
 )
 
 type call struct {

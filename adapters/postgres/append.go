@@ -13,8 +13,20 @@ import (
 )
 
 // maxRequestRetries bounds how often the slow path retries one request
-// after another writer committed the same event id first (or a deadlock).
+// after another writer committed the same event id or version first (or a
+// deadlock).
 const maxRequestRetries = 5
+
+// lockStreamsSQL takes a transaction-level advisory lock per stream, in
+// key order so concurrent batches cannot deadlock. Advisory locks, unlike
+// row locks, do not give the transaction an id: it gets one at its first
+// insert, after every lock is held. So of two transactions writing one
+// stream, the later one has the greater id, and the log order
+// (tx_id, seq) agrees with each stream's version order. The two-int key
+// space (7245002, hashtext) is apart from the bigint locks of migrations
+// and leaders; a hash collision only makes two streams take turns.
+const lockStreamsSQL = `SELECT count(pg_advisory_xact_lock(7245002, k))
+	FROM (SELECT DISTINCT hashtext(s) AS k FROM unnest($1::text[]) AS s ORDER BY k) AS keys`
 
 // Append writes one request atomically in its own transaction.
 func (s *Store) Append(ctx context.Context, req domain.AppendRequest) (domain.AppendResult, error) {
@@ -28,11 +40,12 @@ func (s *Store) Append(ctx context.Context, req domain.AppendRequest) (domain.Ap
 // AppendBatch writes many requests in one transaction; each succeeds or
 // fails on its own (see domain.EventStore).
 //
-// The fast path plans the whole batch at once: lock every stream row in
-// sorted order, look up the event ids, check versions in Go, then insert
-// all new events with one statement. Should the database refuse that (an id
-// committed meanwhile by a writer of another stream, a body PostgreSQL
-// rejects, a deadlock), the batch is redone with a SAVEPOINT per request.
+// The fast path plans the whole batch at once: lock every stream, look up
+// the versions and the event ids, check versions in Go, then insert all
+// new events with one statement: two round trips besides BEGIN and COMMIT.
+// Should the database refuse that (an id committed meanwhile by a writer
+// of another stream, a body PostgreSQL rejects, a deadlock), the batch is
+// redone with a SAVEPOINT per request, so only the guilty request fails.
 func (s *Store) AppendBatch(ctx context.Context, reqs []domain.AppendRequest) ([]domain.AppendResult, []error, error) {
 	results := make([]domain.AppendResult, len(reqs))
 	errs := make([]error, len(reqs))
@@ -57,7 +70,7 @@ func (s *Store) AppendBatch(ctx context.Context, reqs []domain.AppendRequest) ([
 		return nil, nil, fmt.Errorf("postgres: append: %w", interpretError(err))
 	}
 	if wrote {
-		s.notifier.broadcast() // local waiters need not wait for the round trip of NOTIFY
+		s.notifier.broadcast() // local waiters need not wait for NOTIFY's round trip
 	}
 	return results, errs, nil
 }
@@ -72,14 +85,20 @@ func worthSlowPath(err error) bool {
 	return isRetryable(err) || !errors.Is(interpretError(err), domain.ErrUnavailable)
 }
 
+func (s *Store) begin(ctx context.Context) (pgx.Tx, error) {
+	// READ COMMITTED matters: each statement after the locks must see what
+	// the previous holders committed.
+	return s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+}
+
 func (s *Store) appendFast(ctx context.Context, reqs []domain.AppendRequest, ids [][]string, todo []int,
 	results []domain.AppendResult, errs []error) (bool, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
-	out, wrote, err := s.write(ctx, tx, reqs, ids, todo)
+	out, wrote, err := s.write(ctx, tx, reqs, ids, todo, true)
 	if err != nil {
 		return false, err
 	}
@@ -94,11 +113,15 @@ func (s *Store) appendFast(ctx context.Context, reqs []domain.AppendRequest, ids
 
 func (s *Store) appendSlow(ctx context.Context, reqs []domain.AppendRequest, ids [][]string, todo []int,
 	results []domain.AppendResult, errs []error) (bool, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
+	// Every lock before the first write, as in the fast path.
+	if _, err := tx.Exec(ctx, lockStreamsSQL, streamsOf(reqs, todo)); err != nil {
+		return false, err
+	}
 	outs := make([]outcome, len(todo))
 	wroteAny := false
 	for k, i := range todo {
@@ -106,7 +129,7 @@ func (s *Store) appendSlow(ctx context.Context, reqs []domain.AppendRequest, ids
 			if _, err := tx.Exec(ctx, "SAVEPOINT request"); err != nil {
 				return false, err
 			}
-			out, wrote, err := s.write(ctx, tx, reqs, ids, []int{i})
+			out, wrote, err := s.write(ctx, tx, reqs, ids, []int{i}, false)
 			if err == nil {
 				outs[k] = out[0]
 				wroteAny = wroteAny || wrote
@@ -136,19 +159,35 @@ func (s *Store) appendSlow(ctx context.Context, reqs []domain.AppendRequest, ids
 	return wroteAny, nil
 }
 
+// streamsOf lists the distinct streams of the requests idx, sorted.
+func streamsOf(reqs []domain.AppendRequest, idx []int) []string {
+	set := map[string]bool{}
+	for _, i := range idx {
+		set[reqs[i].Stream] = true
+	}
+	out := make([]string, 0, len(set))
+	for st := range set {
+		out = append(out, st)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // outcome is one request's result inside a transaction not yet committed.
 type outcome struct {
 	res domain.AppendResult
 	err error
 }
 
-// slot is where an event of the batch lives: stored before, or written now
-// as row of the insert (row >= 0, position known after the insert).
+// slot is where an event of the batch lives: stored before (row -1), or
+// written now as row `row` of the insert, its position known after it.
 type slot struct {
 	version int64
 	pos     domain.Position
 	row     int
 }
+
+const slotPlanned = -2 // a new event not yet given a row
 
 // newRows are the columns of the events one insert writes.
 type newRows struct {
@@ -157,66 +196,18 @@ type newRows struct {
 	data, raw, meta     [][]byte
 }
 
-// write plans and writes the requests idx inside tx. Version conflicts
-// become outcomes; an error means the transaction (or savepoint) must be
-// rolled back. It reports whether any event was written.
-func (s *Store) write(ctx context.Context, tx pgx.Tx, reqs []domain.AppendRequest, ids [][]string, idx []int) ([]outcome, bool, error) {
-	// 1. Lock the streams (sorted, so concurrent batches cannot deadlock)
-	// and look the ids up, in one round trip. The lookup runs after the
-	// locks are granted, so it sees every event committed to those streams.
-	streamSet := map[string]bool{}
-	var allIDs []string
-	for _, i := range idx {
-		streamSet[reqs[i].Stream] = true
-		allIDs = append(allIDs, ids[i]...)
-	}
-	streams := make([]string, 0, len(streamSet))
-	for st := range streamSet {
-		streams = append(streams, st)
-	}
-	sort.Strings(streams)
-
-	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO streams (stream, version) SELECT s, 0 FROM unnest($1::text[]) AS s ORDER BY s
-		ON CONFLICT (stream) DO NOTHING`, streams)
-	b.Queue(`SELECT stream, version FROM streams WHERE stream = ANY($1::text[]) ORDER BY stream FOR UPDATE`, streams)
-	b.Queue(`SELECT id::text, stream_version, tx_id, seq FROM events WHERE id = ANY($1::uuid[])`, allIDs)
-	br := tx.SendBatch(ctx, b)
-	versions := make(map[string]int64, len(streams))
-	found := make(map[string]*slot, len(allIDs))
-	err := func() error {
-		if _, err := br.Exec(); err != nil {
-			return err
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		var st string
-		var v int64
-		if _, err := pgx.ForEachRow(rows, []any{&st, &v}, func() error { versions[st] = v; return nil }); err != nil {
-			return err
-		}
-		rows, err = br.Query()
-		if err != nil {
-			return err
-		}
-		var id string
-		var sl slot
-		_, err = pgx.ForEachRow(rows, []any{&id, &sl.version, &sl.pos.TxID, &sl.pos.Seq}, func() error {
-			found[id] = &slot{version: sl.version, pos: sl.pos, row: -1}
-			return nil
-		})
-		return err
-	}()
-	if closeErr := br.Close(); err == nil {
-		err = closeErr
-	}
+// write plans and writes the requests idx inside tx (taking the stream
+// locks first when lock is set). Version conflicts become outcomes; an
+// error means the transaction (or savepoint) must be rolled back. It
+// reports whether any event was written.
+func (s *Store) write(ctx context.Context, tx pgx.Tx, reqs []domain.AppendRequest, ids [][]string, idx []int, lock bool) ([]outcome, bool, error) {
+	streams := streamsOf(reqs, idx)
+	versions, found, err := lookup(ctx, tx, streams, idsOf(ids, idx), lock)
 	if err != nil {
 		return nil, false, err
 	}
 
-	// 2. Decide in Go, request by request, as if they ran one after another.
+	// Decide in Go, request by request, as if they ran one after another.
 	outs := make([]outcome, len(idx))
 	slots := make([][]*slot, len(idx))
 	var rows newRows
@@ -224,7 +215,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, reqs []domain.AppendReques
 		r := reqs[i]
 		cur := versions[r.Stream]
 		mine := make([]*slot, len(r.Events))
-		local := map[string]*slot{}
+		local := map[string]*slot{} // an id twice in one request is written once
 		fresh := 0
 		for j, id := range ids[i] {
 			if sl, ok := found[id]; ok {
@@ -233,10 +224,11 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, reqs []domain.AppendReques
 				mine[j] = sl
 			} else {
 				fresh++
-				local[id] = &slot{row: -2} // placeholder, numbered below
+				local[id] = &slot{row: slotPlanned}
 				mine[j] = local[id]
 			}
 		}
+		// Only a request with something new is checked (see domain.AppendResult).
 		if fresh > 0 && r.Expected != domain.AnyVersion && int64(r.Expected) != cur {
 			outs[k].err = fmt.Errorf("postgres: append to %s: expected version %d, stream is at %d: %w",
 				r.Stream, r.Expected, cur, domain.ErrWrongExpectedVersion)
@@ -245,7 +237,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, reqs []domain.AppendReques
 		dup := make([]bool, len(r.Events))
 		for j, id := range ids[i] {
 			sl := mine[j]
-			if sl.row != -2 {
+			if sl.row != slotPlanned {
 				dup[j] = true
 				continue
 			}
@@ -259,17 +251,16 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, reqs []domain.AppendReques
 			rows.streams = append(rows.streams, r.Stream)
 			rows.versions = append(rows.versions, cur)
 			rows.types = append(rows.types, r.Events[j].Type)
-			rows.data = append(rows.data, []byte(r.Events[j].Data))
+			rows.data = append(rows.data, []byte(r.Events[j].Data)) // []byte: nil stays NULL
 			rows.raw = append(rows.raw, r.Events[j].Raw)
 			rows.meta = append(rows.meta, meta)
-			found[id] = sl
+			found[id] = sl // later requests of the batch see it as stored
 		}
 		versions[r.Stream] = cur
 		slots[k] = mine
 		outs[k].res = domain.AppendResult{Duplicates: dup, StreamVersion: cur}
 	}
 
-	// 3. Insert every new event and bump the stream versions in one round trip.
 	if len(rows.ids) > 0 {
 		if err := s.insert(ctx, tx, rows, versions, slotsByRow(slots, len(rows.ids))); err != nil {
 			return nil, false, err
@@ -289,6 +280,60 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, reqs []domain.AppendReques
 	return outs, len(rows.ids) > 0, nil
 }
 
+func idsOf(ids [][]string, idx []int) []string {
+	var out []string
+	for _, i := range idx {
+		out = append(out, ids[i]...)
+	}
+	return out
+}
+
+// lookup (optionally locking the streams first) reads the streams'
+// versions and which ids are stored, in one round trip. The reads run
+// after the locks are granted, so they see everything the previous
+// holders committed.
+func lookup(ctx context.Context, tx pgx.Tx, streams, ids []string, lock bool) (map[string]int64, map[string]*slot, error) {
+	b := &pgx.Batch{}
+	if lock {
+		b.Queue(lockStreamsSQL, streams)
+	}
+	b.Queue(`SELECT stream, version FROM streams WHERE stream = ANY($1::text[])`, streams)
+	b.Queue(`SELECT id::text, stream_version, tx_id, seq FROM events WHERE id = ANY($1::uuid[])`, ids)
+	br := tx.SendBatch(ctx, b)
+	versions := make(map[string]int64, len(streams))
+	found := make(map[string]*slot, len(ids))
+	err := func() error {
+		if lock {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		var st string
+		var v int64
+		if _, err := pgx.ForEachRow(rows, []any{&st, &v}, func() error { versions[st] = v; return nil }); err != nil {
+			return err
+		}
+		if rows, err = br.Query(); err != nil {
+			return err
+		}
+		var id string
+		var sl slot
+		_, err = pgx.ForEachRow(rows, []any{&id, &sl.version, &sl.pos.TxID, &sl.pos.Seq}, func() error {
+			found[id] = &slot{version: sl.version, pos: sl.pos, row: -1}
+			return nil
+		})
+		return err
+	}()
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	return versions, found, err
+}
+
 // slotsByRow indexes the slots of new events by insert row.
 func slotsByRow(slots [][]*slot, n int) []*slot {
 	byRow := make([]*slot, n)
@@ -302,19 +347,24 @@ func slotsByRow(slots [][]*slot, n int) []*slot {
 	return byRow
 }
 
+// insert writes the new events, moves the stream versions and notifies
+// listeners (delivered at commit), in one round trip.
 func (s *Store) insert(ctx context.Context, tx pgx.Tx, rows newRows, versions map[string]int64, byRow []*slot) error {
-	var upStreams []string
-	var upVersions []int64
 	seen := map[string]bool{}
+	var upStreams []string
 	for _, st := range rows.streams {
 		if !seen[st] {
 			seen[st] = true
 			upStreams = append(upStreams, st)
-			upVersions = append(upVersions, versions[st])
 		}
 	}
+	sort.Strings(upStreams)
+	upVersions := make([]int64, len(upStreams))
+	for i, st := range upStreams {
+		upVersions[i] = versions[st]
+	}
 	b := &pgx.Batch{}
-	// Rows are inserted in ordinality order, so seq follows request order.
+	// Rows go in in ordinality order, so seq follows request order.
 	b.Queue(`INSERT INTO events (id, stream, stream_version, type, data, raw, metadata, recorded_at)
 		SELECT e.id, e.stream, e.stream_version, e.type, e.data, e.raw, e.metadata, $8
 		FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::json[], $6::bytea[], $7::jsonb[])
@@ -322,10 +372,11 @@ func (s *Store) insert(ctx context.Context, tx pgx.Tx, rows newRows, versions ma
 		ORDER BY e.ord
 		RETURNING tx_id, seq`,
 		rows.ids, rows.streams, rows.versions, rows.types, rows.data, rows.raw, rows.meta, s.opts.Clock.Now().UTC())
-	b.Queue(`UPDATE streams SET version = u.version
-		FROM unnest($1::text[], $2::bigint[]) AS u(stream, version) WHERE streams.stream = u.stream`,
+	b.Queue(`INSERT INTO streams (stream, version)
+		SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1
+		ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version`,
 		upStreams, upVersions)
-	b.Queue(`SELECT pg_notify('`+notifyChannel+`', pg_current_xact_id()::text)`)
+	b.Queue(`SELECT pg_notify('` + notifyChannel + `', pg_current_xact_id()::text)`)
 	br := tx.SendBatch(ctx, b)
 	err := func() error {
 		r, err := br.Query()

@@ -8,9 +8,11 @@
 // follower therefore never skips an event whose transaction commits after a
 // later-numbered one.
 //
-// Appends of a batch share one transaction (group commit). Stream rows are
-// locked in sorted order, versions are checked in Go, and all new events of
-// the batch go in with one multi-row INSERT; if that fails the batch is
-// redone with a SAVEPOINT per request so a failing request fails alone.
+// Appends of a batch share one transaction (group commit). The batch's
+// streams are locked (advisory locks, in key order, before the transaction
+// has an id, so log order agrees with version order), versions are checked
+// in Go, and all new events go in with one multi-row INSERT; if that fails
+// the batch is redone with a SAVEPOINT per request so a failing request
+// fails alone.
 // Database errors become domain errors in interpretError.
 package postgres

@@ -92,14 +92,15 @@ func pgCode(err error) (code, constraint string) {
 
 // isRetryable reports errors after which the same request, tried again in a
 // fresh savepoint or transaction, may succeed: another writer committed the
-// same event id first, or a deadlock / serialization failure.
+// same event id or stream version first (an import, or a writer of another
+// stream), or a deadlock / serialization failure.
 func isRetryable(err error) bool {
 	code, constraint := pgCode(err)
 	switch code {
 	case "40001", "40P01":
 		return true
 	case "23505":
-		return constraint == constraintEventID || constraint == "streams_pkey"
+		return constraint == constraintEventID || constraint == constraintStreamVersion || constraint == "streams_pkey"
 	}
 	return false
 }

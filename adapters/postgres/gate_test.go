@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -18,7 +20,7 @@ func appendInTx(t *testing.T, s *Store, tx pgx.Tx, stream string) domain.Positio
 	if err != nil {
 		t.Fatal(err)
 	}
-	outs, _, err := s.write(context.Background(), tx, []domain.AppendRequest{req}, [][]string{ids}, []int{0})
+	outs, _, err := s.write(context.Background(), tx, []domain.AppendRequest{req}, [][]string{ids}, []int{0}, true)
 	if err != nil || outs[0].err != nil {
 		t.Fatalf("write: %v %v", err, outs)
 	}
@@ -139,4 +141,68 @@ func positions(evs []domain.Event) []domain.Position {
 		out[i] = e.Position
 	}
 	return out
+}
+
+// A batch waiting for a stream's lock has no transaction id yet, so it
+// gets one greater than the holder's: log order agrees with version order
+// even when it locked other streams before waiting.
+func TestLogOrderFollowsStreamVersions(t *testing.T) {
+	s, _ := freshStore(t)
+	ctx := ctxT(t)
+	holder := begin(t, s)
+	if _, err := holder.Exec(ctx, lockStreamsSQL, []string{"s"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, errs, err := s.AppendBatch(ctx, []domain.AppendRequest{
+			{Stream: "a", Expected: domain.AnyVersion, Events: []domain.NewEvent{ev(newID(), "t", `{}`)}},
+			{Stream: "s", Expected: domain.AnyVersion, Events: []domain.NewEvent{ev(newID(), "t", `{}`)}},
+		})
+		if err == nil {
+			err = errors.Join(errs...)
+		}
+		done <- err
+	}()
+	// Wait until the batch blocks on the lock, and check it has no xid.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		var withXID int
+		// Not through holder: a transaction sees one snapshot of pg_stat_activity.
+		if err := s.Pool().QueryRow(ctx, `SELECT count(*), count(backend_xid) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`).
+			Scan(&waiting, &withXID); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 1 {
+			if withXID != 0 {
+				t.Fatal("the waiting batch already has a transaction id")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited for the lock")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	appendInTx(t, s, holder, "s") // the holder writes s v1, getting its xid only now
+	if err := holder.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	for _, e := range mustReadAll(t, s, domain.Start) {
+		if e.Stream == "s" {
+			if e.StreamVersion != last+1 {
+				t.Fatalf("stream s: version %d after %d in log order", e.StreamVersion, last)
+			}
+			last = e.StreamVersion
+		}
+	}
+	if last != 2 {
+		t.Fatalf("stream s has %d events, want 2", last)
+	}
 }

@@ -70,8 +70,8 @@ func (n *notifier) run(ctx context.Context) {
 	defer close(n.done)
 	const maxBackoff = 5 * time.Second
 	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		if n.listen(ctx) {
+	for first := true; ctx.Err() == nil; first = false {
+		if n.listen(ctx, !first) {
 			backoff = 100 * time.Millisecond
 		}
 		if ctx.Err() != nil {
@@ -89,7 +89,9 @@ func (n *notifier) run(ctx context.Context) {
 
 // listen connects, LISTENs and broadcasts notifications until the
 // connection fails or ctx ends. It reports whether LISTEN succeeded.
-func (n *notifier) listen(ctx context.Context) bool {
+// After a reconnect it wakes everyone: commits while no one listened went
+// unnoticed.
+func (n *notifier) listen(ctx context.Context, reconnect bool) bool {
 	conn, err := pgx.ConnectConfig(ctx, n.cfg.Copy())
 	if err != nil {
 		return false
@@ -102,7 +104,9 @@ func (n *notifier) listen(ctx context.Context) bool {
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 		return false
 	}
-	n.broadcast() // notifications may have been missed before LISTEN
+	if reconnect {
+		n.broadcast()
+	}
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return true

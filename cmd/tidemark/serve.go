@@ -17,6 +17,7 @@ import (
 	"github.com/tidemark/tidemark/domain"
 	"github.com/tidemark/tidemark/domain/energy"
 	"github.com/tidemark/tidemark/migrations"
+	"github.com/tidemark/tidemark/projections"
 )
 
 func cmdServe(ctx context.Context, args []string, e env) error {
@@ -37,6 +38,22 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 
 	appender := groupcommit.New(st.Events, groupcommit.Options{MaxBatch: cfg.GroupCommitMax})
 	reg := prometheus.NewRegistry()
+	runner, err := projections.New(projections.Config{
+		Store:     st.Events,
+		DB:        st.DB,
+		BatchSize: cfg.ProjectionBatch,
+		Poison:    projections.PoisonPolicy(cfg.ProjectionPoison),
+		Clock:     clock,
+		Logger:    log,
+		Registry:  reg,
+	})
+	if err != nil {
+		return err
+	}
+	reader, err := projections.NewReader(st.ReadDB)
+	if err != nil {
+		return err
+	}
 	srv, err := api.New(api.Config{
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		CarwashToken:   cfg.CarwashToken,
@@ -46,18 +63,25 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		AdminTokens:    splitTokens(cfg.AdminTokens),
 		TrustProxyAddr: cfg.TrustProxyAddress,
 	}, api.Deps{
-		Appender:   appender,
-		Store:      st.Events,
-		Quarantine: quarantine.New(st.DB, cfg.QuarantineMax),
-		Clock:      clock,
-		Logger:     log,
-		Registry:   reg,
+		Appender:    appender,
+		Store:       st.Events,
+		Quarantine:  quarantine.New(st.DB, cfg.QuarantineMax),
+		ReadModels:  reader,
+		Projections: runner,
+		Clock:       clock,
+		Logger:      log,
+		Registry:    reg,
 		Ready: func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
 				return fmt.Errorf("store unreachable: %w", err)
 			}
 			if n, err := migrations.Pending(ctx, st.DB.DB, st.Dialect); err != nil || n > 0 {
 				return fmt.Errorf("migrations pending: %d (%v)", n, err)
+			}
+			for _, p := range runner.Status() {
+				if p.State == projections.StateFailed {
+					return fmt.Errorf("projection %s failed: %s", p.Name, p.LastError)
+				}
 			}
 			return nil
 		},
@@ -78,12 +102,27 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	fmt.Fprintf(e.stdout, "Tidemark is listening on %s\n  POST car-wash callbacks to %s/v1/callbacks/carwash\n  POST energy callbacks to   %s/v1/callbacks/energy\n  health: %s/healthz\n",
 		ln.Addr(), base, base, base)
 
+	runCtx, stopRunner := context.WithCancel(ctx)
+	runnerDone := make(chan error, 1)
+	go func() { runnerDone <- runner.Run(runCtx) }()
+	stopAll := func() {
+		stopRunner()
+		if err := <-runnerDone; err != nil {
+			log.Error("projections stopped with an error", "err", err)
+		}
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		appender.Close()
+		stopAll()
 		return fmt.Errorf("http server: %w", err)
+	case err := <-runnerDone:
+		hs.Close()
+		appender.Close()
+		return fmt.Errorf("projections: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests")
@@ -91,6 +130,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	defer cancel()
 	err = hs.Shutdown(sctx) // waits for handlers, so every acknowledged append has committed
 	appender.Close()
+	stopAll()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -70,7 +70,7 @@ func (d Decoder) Decode(raw []byte) (domain.Accepted, string, error) {
 // ruleNames maps validator tags to the rule names reported to callers.
 var ruleNames = map[string]string{"notblank": "required", "trigger_tx": "tx_hash"}
 
-// ruleMessages explain each rule, after "field <name> ".
+// ruleMessages explain each rule, after "field <name>: ".
 var ruleMessages = map[string]string{
 	"required":     "is required",
 	"tron_address": "must be a TRON base58check address (34 characters starting with T, valid checksum)",
@@ -133,5 +133,5 @@ func validateCallback(c *Callback) error {
 	if !ok {
 		msg = "breaks rule " + rule
 	}
-	return &domain.ValidationError{Field: fe.Field(), Rule: rule, Message: "field " + fe.Field() + " " + msg}
+	return &domain.ValidationError{Field: fe.Field(), Rule: rule, Message: "field " + fe.Field() + ": " + msg}
 }

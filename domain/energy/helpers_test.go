@@ -2,7 +2,10 @@ package energy
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,3 +103,11 @@ func testdataFiles(t testing.TB, dir string) map[string][]byte {
 	}
 	return out
 }
+
+// hashOf is a 64-hex transaction hash derived from s.
+func hashOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func stringReader(s string) io.Reader { return strings.NewReader(s) }

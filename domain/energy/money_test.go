@@ -88,7 +88,7 @@ func FuzzParseSun(f *testing.F) {
 			return
 		}
 		back, err := ParseSun(FormatTrx(got))
-		if err != nil || back != got*1 && back != got {
+		if err != nil || back != got {
 			t.Fatalf("round trip of %d via %q: %d, %v", got, FormatTrx(got), back, err)
 		}
 	})

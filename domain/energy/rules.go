@@ -1,6 +1,7 @@
 package energy
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ var rulesValidator = sync.OnceValues(func() (*validator.Validate, error) {
 		"enum": enumRule,
 	} {
 		if err := v.RegisterValidation(tag, fn); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("registering rule %s: %w", tag, err)
 		}
 	}
 	return v, nil

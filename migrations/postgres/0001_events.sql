@@ -29,9 +29,8 @@ CREATE TABLE events (
 CREATE INDEX events_log_idx ON events (tx_id, seq);
 CREATE INDEX events_type_idx ON events (type);
 
--- One row per stream with its last version, locked by every append to that
--- stream, so version checks never scan events and concurrent appends to one
--- stream take turns.
+-- One row per stream with its last version, so version checks never scan
+-- events. Appends read and move it under a per-stream advisory lock.
 CREATE TABLE streams (
     stream  text   PRIMARY KEY,
     version bigint NOT NULL CHECK (version >= 0)

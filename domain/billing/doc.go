@@ -1,0 +1,39 @@
+// Package billing reconciles the energy deductions (domain.md §2): the
+// reconciliation report built in one pass over the event log, and the
+// comparison of a platform statement with the ledger. It is pure: standard
+// library, domain and domain/energy only; callers feed it events and bytes.
+//
+// The report folds each order's events with energy.Evolve and lists
+// energy.Anomalies of the result, so its figures are those of the orders
+// read model by construction. Choices made here:
+//
+//   - Window: an event belongs to [from, to) by its receive time
+//     (Metadata.ReceivedAt, else RecordedAt). Per-order figures and
+//     anomalies come from the order's events in the window only, so a
+//     window that cuts an order's life reports the delegation numbers
+//     delivered outside it as missing (DELEGATION_GAP).
+//   - Money is int64 sun end to end; a grand total that would not fit
+//     int64 is an error (ErrOverflow) from Builder.Add, never a wrapped or
+//     saturated number.
+//   - An event the fold cannot read is an error from Builder.Add: a report
+//     is exact or not given.
+//   - Statement CSV: a header naming orderId, hash and amountSun (time
+//     optional), case-insensitive, in any order, other columns ignored.
+//     amountSun is an integer number of sun > 0; hash is empty or 64 hex
+//     digits; time is RFC 3339 or empty. Every other row is a RowError
+//     with its line number (at most MaxRowErrors listed, then one summary
+//     entry). A UTF-8 BOM, blank lines and rows of empty cells are skipped.
+//   - Matching: a statement row and a ledger entry match on (orderId, hash),
+//     hashes compared case-insensitively; within one key, equal amounts pair
+//     first (file order against log order), remaining pairs are
+//     AMOUNT_MISMATCH, the rest MISSING_CALLBACK or NOT_ON_STATEMENT. Rows
+//     and entries with an empty hash match on (orderId, amount) in order
+//     and are never an AMOUNT_MISMATCH.
+//   - The ledger passed to Compare is taken as the window's ledger (Ledger
+//     collects it by receive time, which energy.LedgerEntry does not carry);
+//     from and to limit the statement rows that carry a time.
+//   - CSV output follows RFC 4180 (CRLF, quoting by encoding/csv). A text
+//     cell starting with = + - @ tab or CR gets a leading apostrophe so a
+//     spreadsheet shows it instead of evaluating it; numeric cells are
+//     written as numbers.
+package billing

@@ -1,0 +1,131 @@
+package projections
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/uptrace/bun"
+
+	"github.com/tidemark/tidemark/domain"
+)
+
+// Config configures a Runner. Store and DB are required; the rest has defaults.
+type Config struct {
+	Store domain.EventStore
+	// DB holds the read models, checkpoints and projection tables (the
+	// writer handle on SQLite).
+	DB *bun.DB
+	// Projections to run; default Default().
+	Projections []Projection
+	// Locker elects the process that applies each projection; default
+	// LockerFor(DB): advisory locks on PostgreSQL, in-process on SQLite.
+	Locker Locker
+
+	// BatchSize is the most events one catch-up or live transaction applies. Default 1000.
+	BatchSize int
+	// RebuildBatchSize is the read size of a rebuild's pass over the log. Default 10000.
+	RebuildBatchSize int
+	// FlushInterval is how long a live projection, woken by new events,
+	// waits to gather more into the same transaction. Default 5ms.
+	FlushInterval time.Duration
+	// LockRetry is how often a standby tries to take a projection over. Default 1s.
+	LockRetry time.Duration
+	// Poison is what a projection does with an event it cannot apply. Default PoisonSkip.
+	Poison PoisonPolicy
+	// DropGrace is how long a replaced version's tables outlive the switch
+	// (queries that resolved the old version finish on it). Default 5s.
+	DropGrace time.Duration
+
+	Clock    domain.Clock
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // metrics are registered here when set
+}
+
+// Defaults.
+const (
+	DefaultBatchSize        = 1000
+	DefaultRebuildBatchSize = 10000
+	DefaultFlushInterval    = 5 * time.Millisecond
+	DefaultLockRetry        = time.Second
+	DefaultDropGrace        = 5 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.Projections == nil {
+		c.Projections = Default()
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.RebuildBatchSize == 0 {
+		c.RebuildBatchSize = DefaultRebuildBatchSize
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.LockRetry == 0 {
+		c.LockRetry = DefaultLockRetry
+	}
+	if c.Poison == "" {
+		c.Poison = PoisonSkip
+	}
+	if c.DropGrace == 0 {
+		c.DropGrace = DefaultDropGrace
+	}
+	if c.Clock == nil {
+		c.Clock = domain.SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.Store == nil:
+		return errors.New("projections: Config.Store is required")
+	case c.DB == nil:
+		return errors.New("projections: Config.DB is required")
+	case c.BatchSize < 1 || c.RebuildBatchSize < 1:
+		return fmt.Errorf("projections: batch sizes must be positive (%d, %d)", c.BatchSize, c.RebuildBatchSize)
+	case c.FlushInterval < 0 || c.LockRetry < 0 || c.DropGrace < 0:
+		return errors.New("projections: negative interval")
+	case !c.Poison.valid():
+		return fmt.Errorf("projections: poison policy %q: want skip or stop", c.Poison)
+	}
+	if _, err := flavorOf(c.DB); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, p := range c.Projections {
+		if err := checkIdent(p.Name()); err != nil {
+			return err
+		}
+		if seen[p.Name()] {
+			return fmt.Errorf("projections: two projections named %s", p.Name())
+		}
+		seen[p.Name()] = true
+		if p.Version() < 1 {
+			return fmt.Errorf("projections: %s: version must be >= 1", p.Name())
+		}
+		for _, t := range p.Tables() {
+			if err := t.validate(); err != nil {
+				return err
+			}
+			// the longest suffix is asof_YYYYMMDDTHHMMSS
+			if len(physical(t.Name, asOfSuffix(time.Time{}))) > maxIdent {
+				return fmt.Errorf("projections: table name %s too long", t.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// Default is the projections Tidemark serves: devices, orders and ledger.
+func Default() []Projection { return []Projection{Devices{}, Orders{}, Ledger{}} }

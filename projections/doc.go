@@ -1,0 +1,66 @@
+// Package projections turns the event log into the read models the API
+// serves (devices, orders, ledger) and keeps them current.
+//
+// # Exactly-once effect
+//
+// Delivery is at least once: a Runner reads the log (domain.EventStore
+// ReadAll, in commit order) from a checkpoint, and after a crash it reads
+// again from the last checkpoint. The effect is exactly once because each
+// batch's read-model writes and its checkpoint commit in ONE transaction:
+// either both are stored or neither, so a crash replays at most the batch
+// that did not commit. The checkpoint update is a compare-and-set
+// (UPDATE ... WHERE position = the one this runner last wrote) done first
+// in the transaction, so if two processes ever applied the same projection
+// (a leader that lost its lock and has not noticed yet), the second waits on
+// that row and then rolls back instead of applying a batch twice. The folds
+// are also replay-safe on their own (carwash.Evolve ignores events at or
+// before a state's position, energy.Evolve ignores event ids it has seen,
+// ledger rows are keyed by event id).
+//
+// # Batches in memory
+//
+// A batch of up to Config.BatchSize events is folded in memory: the rows
+// it touches are loaded once, every event is applied to the in-memory
+// states with the domain folds (carwash.Evolve, energy.Evolve,
+// energy.LedgerEntryOf), and each changed row is upserted once. Catch-up
+// runs batch after batch; once a read comes back short the projection is
+// live and waits on Store.WaitForEvents, gathering events for
+// Config.FlushInterval before the next batch.
+//
+// # One leader per projection
+//
+// Each projection is applied by one process at a time, holding the lease
+// "projection:<name>" from a Locker: on PostgreSQL pg_try_advisory_lock on a
+// dedicated connection (PostgresLocker), retried every Config.LockRetry by
+// standbys; if that connection dies the leader cancels its work at once and
+// the server releases the lock, so a standby takes over. SQLite has one
+// process, and LocalLocker.
+//
+// # Poison events
+//
+// An event a fold rejects is recorded in projection_poison (projection,
+// version, position, event id, error, time) and counted; by policy the
+// projection skips it or stops before it (status failed) until Retry.
+//
+// # Versions and blue/green rebuilds
+//
+// projection_versions says which version of each projection's tables
+// (devices_v1, devices_v2, ...) is served. Rebuild builds version N+1 from
+// the start of the log — one pass feeding every projection's fold in
+// memory, then a bulk write (COPY on PostgreSQL, multi-row inserts on
+// SQLite), keys and indexes added afterwards — catches it up, then switches
+// the served version in one transaction while version N serves queries
+// until that moment; N is dropped Config.DropGrace later. A runner whose
+// projection code Version is newer than the served tables' rebuilds the
+// same way before applying. RebuildOptions.Until builds a point-in-time
+// copy (tables suffixed _asof_YYYYMMDDTHHMMSS) of the events recorded up to
+// then, without touching the served version.
+//
+// Table DDL for both dialects is generated from one Table description per
+// read model. The bookkeeping tables come from migrations 0020.
+//
+// # Reading
+//
+// Reader answers the API's queries (Device, Devices, Order, Orders, Ledger)
+// from the served version, with keyset pagination behind opaque cursors.
+package projections

@@ -1,0 +1,83 @@
+package projections
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/tidemark/tidemark/domain"
+	"github.com/tidemark/tidemark/domain/energy"
+)
+
+// ordersTable: one row per orderId, with the filter columns of api.md and
+// indexes ending with order_id for keyset pagination.
+var ordersTable = &Table{
+	Name: "orders",
+	Columns: []Column{
+		{Name: "order_id", Type: Text},
+		{Name: "state_code", Type: Int64},
+		{Name: "receive_address", Type: Text},
+		{Name: "anomalies", Type: Int64},
+		{Name: "charged_sun", Type: Int64},
+		{Name: "state", Type: JSON}, // energy.OrderState, to resume folding
+		{Name: "doc", Type: JSON},   // energy.Order, served as is
+	},
+	Key: []string{"order_id"},
+	Indexes: [][]string{
+		{"state_code", "order_id"},
+		{"receive_address", "order_id"},
+	},
+}
+
+// Orders is the energy order read model (domain.md §2), folded by energy.Evolve.
+type Orders struct{}
+
+// Name implements Projection.
+func (Orders) Name() string { return "orders" }
+
+// Version implements Projection.
+func (Orders) Version() int { return 1 }
+
+// Tables implements Projection.
+func (Orders) Tables() []*Table { return []*Table{ordersTable} }
+
+// Handles implements Projection.
+func (Orders) Handles(eventType string) bool { return eventType == energy.EventType }
+
+// NewFold implements Projection.
+func (Orders) NewFold() Fold {
+	return &keyed[string, energy.OrderState]{
+		table:    ordersTable,
+		keyCol:   "order_id",
+		stateCol: "state",
+		keys:     orderKey,
+		evolve:   func(s energy.OrderState, _ string, e domain.Event) (energy.OrderState, error) { return energy.Evolve(s, e) },
+		row:      orderRow,
+		parseKey: stringKey,
+	}
+}
+
+// orderKey routes by stream (energy.order-<orderId>), as the ingest path
+// stored it; energy.Evolve checks that the body names the same order.
+func orderKey(e domain.Event) ([]string, error) {
+	id, ok := strings.CutPrefix(e.Stream, energy.StreamPrefix)
+	if !ok || id == "" {
+		return nil, fmt.Errorf("energy event %s in stream %q: not an order stream: %w", e.ID, e.Stream, domain.ErrInvalidEvent)
+	}
+	return []string{id}, nil
+}
+
+func orderRow(orderID string, s energy.OrderState) ([]any, error) {
+	state, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("order %s state: %w", orderID, err)
+	}
+	doc, err := json.Marshal(s.Order)
+	if err != nil {
+		return nil, fmt.Errorf("order %s: %w", orderID, err)
+	}
+	o := s.Order
+	return []any{orderID, o.StateCode, o.ReceiveAddress, o.Anomalies, o.ChargedSun, state, doc}, nil
+}
+
+var _ Projection = Orders{}

@@ -1,0 +1,630 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidemark/tidemark/domain"
+)
+
+// RebuildOptions says what to rebuild.
+type RebuildOptions struct {
+	// Projections by name; empty means all of the runner's.
+	Projections []string
+	// Until, when set, builds a point-in-time copy instead: the events
+	// recorded at or before Until, into tables suffixed _asof_YYYYMMDDTHHMMSS,
+	// leaving the served version alone.
+	Until time.Time
+	// Progress, when set, is called about every 200ms and at each phase
+	// change, never concurrently (e.g. to draw a progress bar).
+	Progress func(Progress)
+}
+
+// RebuildResult is what a rebuild made of one projection.
+type RebuildResult struct {
+	Projection string
+	Version    int      // the new served version; 0 for a point-in-time copy
+	Tables     []string // its tables
+	Events     int64    // events of the projection folded in the pass over the log
+	Poison     int      // events recorded as poison (policy skip)
+	Position   domain.Position
+	Duration   time.Duration
+}
+
+// ErrRebuildInProgress: a rebuild of the projection is already running
+// (in this process or another).
+var ErrRebuildInProgress = errors.New("rebuild already in progress")
+
+// Rebuild runs a rebuild with a Runner made from cfg, for callers that do
+// not run one (the rebuild command); see Runner.Rebuild.
+func Rebuild(ctx context.Context, cfg Config, opts RebuildOptions) ([]RebuildResult, error) {
+	r, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if pl, ok := r.locker.(*PostgresLocker); ok && cfg.Locker == nil {
+			pl.Close()
+		}
+	}()
+	return r.Rebuild(ctx, opts)
+}
+
+// Rebuild rebuilds projections blue/green and returns when the new
+// versions are served and the old ones dropped: a new version is built
+// into its own tables from the start of the log at full speed (one pass
+// over the log feeding every projection's fold in memory, then bulk
+// writes: COPY on PostgreSQL, multi-row inserts on SQLite), catches up
+// from where the pass ended, and becomes the served version in one
+// transaction; the old version serves queries until then and is dropped
+// DropGrace later. With opts.Until it builds a point-in-time copy instead.
+func (r *Runner) Rebuild(ctx context.Context, opts RebuildOptions) ([]RebuildResult, error) {
+	ps, err := r.resolve(opts.Projections)
+	if err != nil {
+		return nil, err
+	}
+	leases, err := r.takeRebuildLeases(ctx, ps)
+	if err != nil {
+		return nil, err
+	}
+	res, dropped, err := r.rebuildLeased(ctx, ps, leases, opts)
+	if err != nil {
+		return res, err
+	}
+	select {
+	case <-dropped:
+	case <-ctx.Done():
+	}
+	return res, nil
+}
+
+// StartRebuild starts a rebuild in the background (the admin endpoint's
+// 202) and returns once the projections' rebuild leases are held, or
+// ErrRebuildInProgress / ErrUnknownProjection. Progress shows in Status.
+// The rebuild lives as long as the running Runner (or the process).
+func (r *Runner) StartRebuild(opts RebuildOptions) error {
+	ps, err := r.resolve(opts.Projections)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	leases, err := r.takeRebuildLeases(ctx, ps)
+	if err != nil {
+		return err
+	}
+	go func() {
+		if _, _, err := r.rebuildLeased(ctx, ps, leases, opts); err != nil {
+			r.cfg.Logger.Error("rebuild failed", "err", err)
+		}
+	}()
+	return nil
+}
+
+// rebuild is Rebuild for given projections, not waiting for the drop (the
+// runner's own rebuild on a code version change goes live at once).
+func (r *Runner) rebuild(ctx context.Context, ps []Projection, opts RebuildOptions) ([]RebuildResult, error) {
+	leases, err := r.takeRebuildLeases(ctx, ps)
+	if err != nil {
+		return nil, err
+	}
+	res, _, err := r.rebuildLeased(ctx, ps, leases, opts)
+	return res, err
+}
+
+func (r *Runner) resolve(names []string) ([]Projection, error) {
+	if len(names) == 0 {
+		out := make([]Projection, len(r.procs))
+		for i, pr := range r.procs {
+			out[i] = pr.p
+		}
+		return out, nil
+	}
+	var out []Projection
+	seen := map[string]bool{}
+	for _, n := range names {
+		pr, ok := r.byName[n]
+		if !ok {
+			return nil, fmt.Errorf("%q: %w", n, ErrUnknownProjection)
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, pr.p)
+		}
+	}
+	return out, nil
+}
+
+func (r *Runner) takeRebuildLeases(ctx context.Context, ps []Projection) ([]Lease, error) {
+	locker, err := r.getLocker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var leases []Lease
+	for _, p := range ps {
+		l, ok, err := locker.TryLock(ctx, "rebuild:"+p.Name())
+		if err == nil && !ok {
+			err = fmt.Errorf("%s: %w", p.Name(), ErrRebuildInProgress)
+		}
+		if err != nil {
+			releaseAll(leases)
+			return nil, err
+		}
+		leases = append(leases, l)
+	}
+	return leases, nil
+}
+
+func releaseAll(leases []Lease) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, l := range leases {
+		_ = l.Release(ctx)
+	}
+}
+
+// build is one projection's part of a rebuild.
+type build struct {
+	p       Projection
+	version int // 0 for a point-in-time copy
+	old     int // version served when the build started
+	suffix  string
+	names   map[string]string
+	fold    Fold
+	events  int64
+	poison  []PoisonEvent
+	end     domain.Position // last event of the pass
+	started time.Time
+	tgt     *target
+}
+
+// rebuildLeased runs the rebuild while holding the leases; it releases
+// them after the old versions are dropped (dropped is closed then).
+func (r *Runner) rebuildLeased(ctx context.Context, ps []Projection, leases []Lease, opts RebuildOptions) (
+	[]RebuildResult, <-chan struct{}, error) {
+	dropped := make(chan struct{})
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name()
+	}
+	tr := newTracker(names, opts, r.cfg.Clock.Now())
+	r.setBuilds(names, tr)
+	stopReport := tr.report()
+	finish := func(err error) {
+		if err != nil {
+			tr.fail(err)
+		} else {
+			tr.setPhase(PhaseDone)
+		}
+		stopReport()
+		r.clearBuilds(names)
+	}
+
+	builds, err := r.setupBuilds(ctx, ps, opts.Until)
+	if err == nil {
+		tr.setVersion(builds[0].version)
+		err = r.pass(ctx, builds, opts.Until, tr)
+	}
+	if err == nil {
+		tr.setPhase(PhaseWriting)
+		err = r.writeBuilds(ctx, builds)
+	}
+	if err == nil && opts.Until.IsZero() {
+		tr.setPhase(PhaseCatchingUp)
+		for _, b := range builds {
+			if err = r.catchUpAndSwitch(ctx, b, tr); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		finish(err)
+		releaseAll(leases)
+		close(dropped)
+		return nil, dropped, err
+	}
+	res := make([]RebuildResult, len(builds))
+	for i, b := range builds {
+		res[i] = RebuildResult{Projection: b.p.Name(), Version: b.version, Events: b.events, Poison: len(b.poison),
+			Position: b.end, Duration: time.Since(b.started)}
+		if b.tgt != nil {
+			res[i].Position = b.tgt.dbPos
+		}
+		for _, t := range b.p.Tables() {
+			res[i].Tables = append(res[i].Tables, b.names[t.Name])
+		}
+		r.cfg.Logger.Info("rebuild done", "projection", b.p.Name(), "version", b.version,
+			"events", b.events, "seconds", res[i].Duration.Seconds())
+	}
+	finish(nil)
+	go func() {
+		defer close(dropped)
+		defer releaseAll(leases)
+		if !opts.Until.IsZero() {
+			return
+		}
+		sleep(ctx, r.cfg.DropGrace)
+		if ctx.Err() != nil {
+			return // left for the next rebuild to drop
+		}
+		for _, b := range builds {
+			if err := r.inTx(ctx, func(q sqlq, _ rawConn) error {
+				if err := dropTables(ctx, q, b.p, versionSuffix(b.old)); err != nil {
+					return err
+				}
+				return deleteCheckpoint(ctx, q, b.p.Name(), b.old)
+			}); err != nil {
+				r.cfg.Logger.Warn("drop replaced projection version", "projection", b.p.Name(), "version", b.old, "err", err)
+			}
+		}
+	}()
+	return res, dropped, nil
+}
+
+// setupBuilds creates each build's empty tables (no key or indexes yet on
+// PostgreSQL) and, for a blue/green build, marks it as building.
+func (r *Runner) setupBuilds(ctx context.Context, ps []Projection, until time.Time) ([]*build, error) {
+	var out []*build
+	for _, p := range ps {
+		b := &build{p: p, fold: p.NewFold(), started: time.Now()}
+		err := r.inTx(ctx, func(q sqlq, _ rawConn) error {
+			now := r.cfg.Clock.Now()
+			if !until.IsZero() {
+				b.suffix = asOfSuffix(until)
+				return createTables(ctx, q, p, b.suffix, false)
+			}
+			if _, err := bootstrap(ctx, q, p, now); err != nil {
+				return err
+			}
+			v, _, err := loadVersions(ctx, q, p.Name(), r.f.lockSuffix(true))
+			if err != nil {
+				return err
+			}
+			b.old, b.version = v.Served, v.Served+1
+			b.suffix = versionSuffix(b.version)
+			// Leftovers of a rebuild that died: its building version, and a
+			// replaced version it did not get to drop.
+			for _, stale := range []int{v.Building, v.Served - 1} {
+				if stale > 0 && stale != v.Served {
+					if err := dropTables(ctx, q, p, versionSuffix(stale)); err != nil {
+						return err
+					}
+					if err := deleteCheckpoint(ctx, q, p.Name(), stale); err != nil {
+						return err
+					}
+				}
+			}
+			if _, err := q.exec(ctx, `UPDATE projection_versions SET building_version = ?, building_code_version = ?,
+				updated_at = ? WHERE name = ?`, b.version, p.Version(), r.f.timeArg(now), p.Name()); err != nil {
+				return fmt.Errorf("mark %s v%d building: %w", p.Name(), b.version, err)
+			}
+			if err := deleteCheckpoint(ctx, q, p.Name(), b.version); err != nil {
+				return err
+			}
+			return createTables(ctx, q, p, b.suffix, false)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("rebuild %s: %w", p.Name(), err)
+		}
+		b.names = tableNames(p, b.suffix)
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// pass reads the log once, up to the head as it was at the start, and
+// feeds every build's fold, each in its own goroutine; reading runs ahead
+// by a few batches. Folds that stream (ledger) write after each batch.
+func (r *Runner) pass(ctx context.Context, builds []*build, until time.Time, tr *tracker) error {
+	head, err := r.cfg.Store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	tr.setTotal(head.Seq)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		firstErr error
+		errOnce  sync.Once
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err; cancel() })
+	}
+	chans := make([]chan []domain.Event, len(builds))
+	for i, b := range builds {
+		ch := make(chan []domain.Event, 2)
+		chans[i] = ch
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range ch {
+				if ctx.Err() != nil {
+					continue // drain
+				}
+				if err := r.foldBatch(ctx, b, batch, until); err != nil {
+					fail(fmt.Errorf("rebuild %s: %w", b.p.Name(), err))
+				}
+			}
+		}()
+	}
+	pos := domain.Start
+	for pos.Less(head) && ctx.Err() == nil {
+		batch, err := r.cfg.Store.ReadAll(ctx, pos, r.cfg.RebuildBatchSize)
+		if err != nil {
+			fail(err)
+			break
+		}
+		if len(batch) == 0 {
+			break
+		}
+		if head.Less(batch[len(batch)-1].Position) { // stop at the head; catch-up does the rest
+			n := len(batch)
+			for n > 0 && head.Less(batch[n-1].Position) {
+				n--
+			}
+			batch = batch[:n]
+			if n == 0 {
+				break
+			}
+		}
+		pos = batch[len(batch)-1].Position
+		for _, ch := range chans {
+			select {
+			case ch <- batch:
+			case <-ctx.Done():
+			}
+		}
+		tr.add(int64(len(batch)), batch[len(batch)-1].Position.Seq)
+		if len(batch) < r.cfg.RebuildBatchSize {
+			break
+		}
+	}
+	for _, ch := range chans {
+		close(ch)
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	for _, b := range builds {
+		b.end = pos
+	}
+	return firstErr
+}
+
+func (r *Runner) foldBatch(ctx context.Context, b *build, batch []domain.Event, until time.Time) error {
+	for _, e := range batch {
+		if !b.p.Handles(e.Type) || (!until.IsZero() && e.RecordedAt.After(until)) {
+			continue
+		}
+		if err := b.fold.Apply(e); err != nil {
+			pe := PoisonEvent{Projection: b.p.Name(), Version: b.version, EventID: e.ID, EventType: e.Type,
+				Position: e.Position, Error: err.Error(), Policy: r.cfg.Poison}
+			if r.cfg.Poison == PoisonStop {
+				// Recorded, but the rebuild fails: the old version stays served.
+				_ = r.inTx(ctx, func(q sqlq, _ rawConn) error { return recordPoison(ctx, q, pe, r.cfg.Clock.Now()) })
+				return &poisonStop{ev: pe, err: err}
+			}
+			b.poison = append(b.poison, pe)
+			continue
+		}
+		b.events++
+	}
+	// Streaming folds write now, in a short transaction of their own (the
+	// tables are not served, and without a checkpoint a crash restarts the
+	// rebuild, so these writes need not be atomic with anything).
+	return r.inTx(ctx, func(q sqlq, raw rawConn) error {
+		return b.fold.Flush(ctx, &Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}, false)
+	})
+}
+
+// writeBuilds writes what the folds hold, adds keys and indexes, records
+// poison events and sets the new version's checkpoint at the end of the
+// pass, all in one transaction per build (builds in parallel).
+func (r *Runner) writeBuilds(ctx context.Context, builds []*build) error {
+	errs := make([]error, len(builds))
+	var wg sync.WaitGroup
+	for i, b := range builds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.inTx(ctx, func(q sqlq, raw rawConn) error {
+				if err := b.fold.Flush(ctx, &Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}, true); err != nil {
+					return err
+				}
+				if err := finishTables(ctx, q, b.p, b.suffix); err != nil {
+					return err
+				}
+				now := r.cfg.Clock.Now()
+				for _, pe := range b.poison {
+					if err := recordPoison(ctx, q, pe, now); err != nil {
+						return err
+					}
+				}
+				if b.version == 0 {
+					return nil
+				}
+				return setCheckpoint(ctx, q, b.p.Name(), b.version, b.end, now)
+			})
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("rebuild %s: write: %w", b.p.Name(), errs[i])
+			}
+			b.fold = nil // let the states go
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// catchUpAndSwitch applies the events after the pass to the new version
+// in batches, then, in one transaction, the last ones plus the switch of
+// the served version.
+func (r *Runner) catchUpAndSwitch(ctx context.Context, b *build, tr *tracker) error {
+	tgt := &target{p: b.p, version: b.version, names: b.names, dbPos: b.end, pos: b.end, written: time.Now(),
+		policy: r.cfg.Poison}
+	b.tgt = tgt
+	for {
+		events, err := r.cfg.Store.ReadAll(ctx, tgt.pos, r.cfg.BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(events) == r.cfg.BatchSize {
+			if err := r.applyBatch(ctx, tgt, events); err != nil {
+				return fmt.Errorf("rebuild %s: catch up: %w", b.p.Name(), err)
+			}
+			continue
+		}
+		tr.setPhase(PhaseSwitching)
+		last := tgt.pos
+		handled := make([]domain.Event, 0, len(events))
+		for _, e := range events {
+			last = e.Position
+			if b.p.Handles(e.Type) {
+				handled = append(handled, e)
+			}
+		}
+		err = r.inTx(ctx, func(q sqlq, _ rawConn) error {
+			v, ok, err := loadVersions(ctx, q, b.p.Name(), r.f.lockSuffix(true))
+			if err != nil {
+				return err
+			}
+			if !ok || v.Building != b.version || v.Served != b.old {
+				return fmt.Errorf("rebuild %s v%d: projection_versions changed under the rebuild (served v%d, building v%d)",
+					b.p.Name(), b.version, v.Served, v.Building)
+			}
+			if _, err := r.applyInTx(ctx, q, tgt, handled, last); err != nil {
+				return err
+			}
+			_, err = q.exec(ctx, `UPDATE projection_versions SET served_version = ?, code_version = ?,
+				building_version = NULL, building_code_version = NULL, updated_at = ? WHERE name = ?`,
+				b.version, b.p.Version(), r.f.timeArg(r.cfg.Clock.Now()), b.p.Name())
+			if err != nil {
+				return fmt.Errorf("switch %s to v%d: %w", b.p.Name(), b.version, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("rebuild %s: switch: %w", b.p.Name(), err)
+		}
+		tgt.dbPos, tgt.pos = last, last
+		r.cfg.Logger.Info("projection version switched", "projection", b.p.Name(), "from", b.old, "to", b.version)
+		return nil
+	}
+}
+
+func (r *Runner) setBuilds(names []string, tr *tracker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, n := range names {
+		r.builds[n] = tr
+	}
+}
+
+func (r *Runner) clearBuilds(names []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, n := range names {
+		delete(r.builds, n)
+	}
+}
+
+// tracker measures a rebuild's progress and reports it.
+type tracker struct {
+	mu    sync.Mutex
+	p     Progress
+	done  atomic.Int64
+	cbMu  sync.Mutex // callbacks never run concurrently
+	cb    func(Progress)
+	start time.Time
+	stop  chan struct{}
+}
+
+func newTracker(names []string, opts RebuildOptions, now time.Time) *tracker {
+	t := &tracker{cb: opts.Progress, start: time.Now(), stop: make(chan struct{})}
+	t.p = Progress{Projections: names, Phase: PhaseFolding, StartedAt: now}
+	if !opts.Until.IsZero() {
+		u := opts.Until.UTC()
+		t.p.Until = &u
+	}
+	return t
+}
+
+func (t *tracker) setTotal(n int64) { t.mu.Lock(); t.p.Total = n; t.mu.Unlock() }
+func (t *tracker) setVersion(v int) { t.mu.Lock(); t.p.Version = v; t.mu.Unlock() }
+
+// add counts events read; seq is the last one's sequence number.
+func (t *tracker) add(n int64, seq int64) {
+	t.done.Add(n)
+	t.mu.Lock()
+	if seq > t.p.Total {
+		t.p.Total = seq // the head moved (PostgreSQL sequence order differs from commit order)
+	}
+	t.mu.Unlock()
+}
+
+func (t *tracker) setPhase(ph string) {
+	t.mu.Lock()
+	t.p.Phase = ph
+	if ph == PhaseDone {
+		t.p.Total = max(t.p.Total, t.done.Load())
+		t.done.Store(t.p.Total)
+	}
+	t.mu.Unlock()
+	t.emit()
+}
+
+func (t *tracker) fail(err error) {
+	t.mu.Lock()
+	t.p.Phase, t.p.Error = PhaseFailed, err.Error()
+	t.mu.Unlock()
+	t.emit()
+}
+
+func (t *tracker) snapshot() Progress {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.p
+	p.Projections = append([]string(nil), t.p.Projections...)
+	p.Done = min(t.done.Load(), max(p.Total, t.done.Load()))
+	if el := time.Since(t.start).Seconds(); el > 0 {
+		p.Rate = float64(p.Done) / el
+	}
+	if p.Rate > 0 && p.Total > p.Done {
+		p.ETA = time.Duration(float64(p.Total-p.Done) / p.Rate * float64(time.Second))
+	}
+	p.ETASeconds = p.ETA.Seconds()
+	return p
+}
+
+func (t *tracker) emit() {
+	if t.cb == nil {
+		return
+	}
+	t.cbMu.Lock()
+	defer t.cbMu.Unlock()
+	t.cb(t.snapshot())
+}
+
+// report emits every 200ms until the returned stop is called.
+func (t *tracker) report() (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(200 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-t.stop:
+				return
+			case <-tk.C:
+				t.emit()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(t.stop); <-done }) }
+}

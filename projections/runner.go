@@ -1,0 +1,539 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tidemark/tidemark/domain"
+)
+
+// Runner keeps the projections' read models up to date: per projection it
+// takes the projection's lease, catches up in batches from the checkpoint,
+// then follows the log live. It also runs rebuilds (Rebuild, StartRebuild)
+// and reports Status.
+type Runner struct {
+	cfg     Config
+	f       flavor
+	procs   []*proc
+	byName  map[string]*proc
+	metrics *metrics
+
+	lockerMu sync.Mutex
+	locker   Locker
+
+	mu      sync.Mutex
+	running bool
+	builds  map[string]*tracker // rebuilds under way in this process, by projection
+
+	// beforeCommit, when set (tests), runs after a batch's writes and
+	// checkpoint and before its commit; an error rolls the batch back.
+	beforeCommit func(ctx context.Context, q sqlq, projection string) error
+}
+
+// ErrUnknownProjection: no projection has that name.
+var ErrUnknownProjection = errors.New("unknown projection")
+
+// errNewerCode: the served tables were built by newer projection code.
+var errNewerCode = errors.New("served version was built by newer code; not applying")
+
+// New checks cfg and returns a Runner; Run starts it.
+func New(cfg Config) (*Runner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	f, _ := flavorOf(cfg.DB)
+	r := &Runner{cfg: cfg, f: f, byName: map[string]*proc{}, builds: map[string]*tracker{}, locker: cfg.Locker}
+	for _, p := range cfg.Projections {
+		pr := &proc{p: p, retry: make(chan struct{}, 1), state: StateCatchingUp}
+		r.procs = append(r.procs, pr)
+		r.byName[p.Name()] = pr
+	}
+	r.metrics = newMetrics(r)
+	if cfg.Registry != nil {
+		if err := r.metrics.register(cfg.Registry); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Run applies the projections until ctx ends; it returns nil then.
+func (r *Runner) Run(ctx context.Context) error {
+	r.mu.Lock()
+	if r.running {
+		r.mu.Unlock()
+		return errors.New("projections: runner already running")
+	}
+	r.running = true
+	r.mu.Unlock()
+	if _, err := r.getLocker(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for _, pr := range r.procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runProc(ctx, pr)
+		}()
+	}
+	wg.Wait()
+	if pl, ok := r.locker.(*PostgresLocker); ok && r.cfg.Locker == nil {
+		pl.Close()
+	}
+	return nil
+}
+
+func (r *Runner) getLocker(ctx context.Context) (Locker, error) {
+	r.lockerMu.Lock()
+	defer r.lockerMu.Unlock()
+	if r.locker == nil {
+		l, err := LockerFor(ctx, r.cfg.DB)
+		if err != nil {
+			return nil, err
+		}
+		r.locker = l
+	}
+	return r.locker, nil
+}
+
+// Retry restarts a projection stopped by a poison event (policy stop).
+func (r *Runner) Retry(name string) error {
+	pr, ok := r.byName[name]
+	if !ok {
+		return fmt.Errorf("%q: %w", name, ErrUnknownProjection)
+	}
+	select {
+	case pr.retry <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Poison lists recorded poison events of a projection ("" for all), newest first.
+func (r *Runner) Poison(ctx context.Context, name string, limit int) ([]PoisonEvent, error) {
+	return listPoison(ctx, sqlq{r.f, r.cfg.DB.DB}, name, limit)
+}
+
+func leaseName(p Projection) string { return "projection:" + p.Name() }
+
+// runProc holds or waits for the projection's lease, for as long as ctx lasts.
+func (r *Runner) runProc(ctx context.Context, pr *proc) {
+	log := r.cfg.Logger.With("projection", pr.p.Name())
+	for ctx.Err() == nil {
+		lease, ok, err := r.locker.TryLock(ctx, leaseName(pr.p))
+		if err != nil {
+			if ctx.Err() == nil {
+				pr.setError(err)
+				log.Warn("projection lock", "err", err)
+			}
+			sleep(ctx, r.cfg.LockRetry)
+			continue
+		}
+		if !ok {
+			r.standby(ctx, pr)
+			sleep(ctx, r.cfg.LockRetry)
+			continue
+		}
+		log.Info("projection leader: applying")
+		lctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-lease.Lost():
+				cancel() // stop applying at once: an open batch rolls back
+			case <-lctx.Done():
+			}
+		}()
+		pr.setLeader(true)
+		r.lead(lctx, pr)
+		lost := false
+		select {
+		case <-lease.Lost():
+			lost = true
+		default:
+		}
+		cancel()
+		pr.setLeader(false)
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = lease.Release(rctx)
+		rcancel()
+		if lost && ctx.Err() == nil {
+			pr.setError(errors.New("lost the projection lock"))
+			log.Warn("projection leader: lost the lock; standing by")
+		}
+	}
+}
+
+// lead applies the projection while ctx lasts (this process holds the lease).
+func (r *Runner) lead(ctx context.Context, pr *proc) {
+	log := r.cfg.Logger.With("projection", pr.p.Name())
+	back := backoff{}
+	for ctx.Err() == nil {
+		tgt, err := r.prepare(ctx, pr)
+		if err == nil {
+			err = r.follow(ctx, pr, tgt)
+		}
+		var pe *poisonStop
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errServedChanged), errors.Is(err, errCheckpointMoved):
+			log.Info("projection reloading", "reason", err)
+			back.reset()
+		case errors.As(err, &pe):
+			pr.setFailed(err)
+			log.Error("projection stopped on a poison event", "event", pe.ev.EventID, "position", pe.ev.Position.String(), "err", pe.err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-pr.retry:
+				pr.setState(StateCatchingUp)
+			}
+		case err != nil:
+			if errors.Is(err, errNewerCode) {
+				pr.setFailed(err)
+			} else {
+				pr.setError(err)
+			}
+			r.metrics.errors.WithLabelValues(pr.p.Name()).Inc()
+			log.Warn("projection error; retrying", "err", err)
+			sleep(ctx, back.next())
+		}
+	}
+}
+
+// target is one version of a projection being applied.
+type target struct {
+	p       Projection
+	version int
+	names   map[string]string
+	served  bool            // check in each batch that version is still the served one
+	dbPos   domain.Position // the committed checkpoint
+	pos     domain.Position // read up to here (ahead of dbPos after batches of other events)
+	written time.Time       // when the checkpoint was last written
+	policy  PoisonPolicy
+	pr      *proc // for counters; nil in rebuilds
+}
+
+// prepare makes sure the projection is served, by tables of this code
+// version (rebuilding blue/green if not), and reads its checkpoint.
+func (r *Runner) prepare(ctx context.Context, pr *proc) (*target, error) {
+	p := pr.p
+	q := sqlq{r.f, r.cfg.DB.DB}
+	for {
+		v, ok, err := loadVersions(ctx, q, p.Name(), "")
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if err := r.inTx(ctx, func(q sqlq, _ rawConn) error {
+				_, err := bootstrap(ctx, q, p, r.cfg.Clock.Now())
+				return err
+			}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if v.Code > p.Version() {
+			return nil, fmt.Errorf("%s: served v%d has code version %d, this process has %d: %w",
+				p.Name(), v.Served, v.Code, p.Version(), errNewerCode)
+		}
+		if v.Code < p.Version() {
+			pr.setVersion(v.Served, StateRebuilding)
+			_, err := r.rebuild(ctx, []Projection{p}, RebuildOptions{})
+			if errors.Is(err, ErrRebuildInProgress) {
+				sleep(ctx, r.cfg.LockRetry) // another process is rebuilding it
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("rebuild for code version %d: %w", p.Version(), err)
+			}
+			continue
+		}
+		pos, err := readCheckpoint(ctx, q, p.Name(), v.Served)
+		if err != nil {
+			return nil, err
+		}
+		head, err := r.cfg.Store.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pr.setPrepared(v.Served, pos, head)
+		return &target{p: p, version: v.Served, names: tableNames(p, versionSuffix(v.Served)), served: true,
+			dbPos: pos, pos: pos, policy: r.cfg.Poison, pr: pr}, nil
+	}
+}
+
+// follow catches up in batches, then applies live, until an error.
+func (r *Runner) follow(ctx context.Context, pr *proc, tgt *target) error {
+	var headAt time.Time
+	for {
+		events, err := r.cfg.Store.ReadAll(ctx, tgt.pos, r.cfg.BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(events) == 0 {
+			if tgt.pos != tgt.dbPos { // only other projections' events since the last write
+				if err := r.applyBatch(ctx, tgt, nil); err != nil {
+					return err
+				}
+			}
+			pr.setCaughtUp(tgt.pos)
+			if err := r.cfg.Store.WaitForEvents(ctx, tgt.pos); err != nil {
+				return err
+			}
+			sleep(ctx, r.cfg.FlushInterval) // let a burst gather into one batch
+			continue
+		}
+		full := len(events) == r.cfg.BatchSize
+		pr.setReading(events[0].RecordedAt, full)
+		if err := r.applyBatch(ctx, tgt, events); err != nil {
+			var stop *poisonStop
+			if errors.As(err, &stop) {
+				pr.setApplied(tgt.dbPos, tgt.dbPos, time.Time{}, false)
+			}
+			return err
+		}
+		head := tgt.pos
+		if full && time.Since(headAt) > time.Second {
+			if h, err := r.cfg.Store.Head(ctx); err == nil {
+				head, headAt = h, time.Now()
+			}
+		}
+		pr.setApplied(tgt.pos, head, events[len(events)-1].RecordedAt, full)
+	}
+}
+
+// poisonStop: a poison event under policy stop.
+type poisonStop struct {
+	ev  PoisonEvent
+	err error
+}
+
+func (e *poisonStop) Error() string {
+	return fmt.Sprintf("poison event %s at %s (policy stop): %v", e.ev.EventID, e.ev.Position, e.err)
+}
+func (e *poisonStop) Unwrap() error { return e.err }
+
+// skipCheckpointWrite bounds how long the checkpoint may lag the read
+// position when batches hold none of the projection's events.
+const skipCheckpointWrite = time.Second
+
+// applyBatch applies events (in log order, after tgt.pos) to tgt in one
+// transaction with the checkpoint. Under policy stop, the events before a
+// poison event are committed, the event is recorded, and *poisonStop returned.
+func (r *Runner) applyBatch(ctx context.Context, tgt *target, events []domain.Event) error {
+	last := tgt.pos
+	if len(events) > 0 {
+		last = events[len(events)-1].Position
+	}
+	handled := make([]domain.Event, 0, len(events))
+	for _, e := range events {
+		if tgt.p.Handles(e.Type) {
+			handled = append(handled, e)
+		}
+	}
+	if len(handled) == 0 && len(events) > 0 && time.Since(tgt.written) < skipCheckpointWrite {
+		tgt.pos = last // nothing to write; the checkpoint catches up later
+		return nil
+	}
+	start := time.Now()
+	var skipped int
+	err := r.inTx(ctx, func(q sqlq, _ rawConn) error {
+		var err error
+		skipped, err = r.applyInTx(ctx, q, tgt, handled, last)
+		return err
+	})
+	var stop *poisonStop
+	if errors.As(err, &stop) {
+		// Commit what comes before the poison event, then record it.
+		i := 0
+		for i < len(events) && events[i].ID != stop.ev.EventID {
+			i++
+		}
+		if i > 0 {
+			tgt.written = time.Time{} // write the checkpoint even if those events are not ours
+			if err := r.applyBatch(ctx, tgt, events[:i]); err != nil {
+				return err
+			}
+		}
+		if err := r.inTx(ctx, func(q sqlq, _ rawConn) error {
+			return recordPoison(ctx, q, stop.ev, r.cfg.Clock.Now())
+		}); err != nil {
+			return err
+		}
+		r.metrics.poison.WithLabelValues(tgt.p.Name()).Inc()
+		return stop
+	}
+	if err != nil {
+		return err
+	}
+	tgt.dbPos, tgt.pos, tgt.written = last, last, time.Now()
+	name := tgt.p.Name()
+	r.metrics.batches.WithLabelValues(name).Inc()
+	r.metrics.applied.WithLabelValues(name).Add(float64(len(handled) - skipped))
+	r.metrics.batchSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	if skipped > 0 {
+		r.metrics.poison.WithLabelValues(name).Add(float64(skipped))
+	}
+	return nil
+}
+
+// applyInTx is the body of a batch transaction: check the served version,
+// move the checkpoint (compare-and-set first, so a second writer waits on
+// that row and then fails instead of writing), fold, write. It returns how
+// many events were skipped as poison.
+func (r *Runner) applyInTx(ctx context.Context, q sqlq, tgt *target, handled []domain.Event, last domain.Position) (int, error) {
+	name := tgt.p.Name()
+	if tgt.served {
+		v, ok, err := loadVersions(ctx, q, name, "")
+		if err != nil {
+			return 0, err
+		}
+		if !ok || v.Served != tgt.version {
+			return 0, fmt.Errorf("%s: applying v%d, served v%d: %w", name, tgt.version, v.Served, errServedChanged)
+		}
+	}
+	now := r.cfg.Clock.Now()
+	if err := advanceCheckpoint(ctx, q, name, tgt.version, tgt.dbPos, last, now); err != nil {
+		return 0, err
+	}
+	skipped := 0
+	if len(handled) > 0 {
+		tx := &Tx{q: q, names: tgt.names, mode: modeUpsert}
+		fold := tgt.p.NewFold()
+		if err := fold.Load(ctx, tx, handled); err != nil {
+			return 0, err
+		}
+		for _, e := range handled {
+			err := fold.Apply(e)
+			if err == nil {
+				continue
+			}
+			pe := PoisonEvent{Projection: name, Version: tgt.version, EventID: e.ID, EventType: e.Type,
+				Position: e.Position, Error: err.Error(), Policy: tgt.policy}
+			if tgt.policy == PoisonStop {
+				return 0, &poisonStop{ev: pe, err: err}
+			}
+			if err := recordPoison(ctx, q, pe, now); err != nil {
+				return 0, err
+			}
+			r.cfg.Logger.Warn("poison event skipped", "projection", name, "event", e.ID,
+				"position", e.Position.String(), "err", err)
+			skipped++
+		}
+		if err := fold.Flush(ctx, tx, true); err != nil {
+			return 0, err
+		}
+	}
+	if r.beforeCommit != nil {
+		if err := r.beforeCommit(ctx, q, name); err != nil {
+			return 0, err
+		}
+	}
+	return skipped, nil
+}
+
+// rawConn reaches the driver connection under a transaction (COPY).
+type rawConn func(func(driverConn any) error) error
+
+// inTx runs fn in a transaction on a connection of its own.
+func (r *Runner) inTx(ctx context.Context, fn func(q sqlq, raw rawConn) error) error {
+	conn, err := r.cfg.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: connection: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: begin: %w", err)
+	}
+	if err := fn(sqlq{r.f, tx.Tx}, conn.Raw); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projections: commit: %w", err)
+	}
+	return nil
+}
+
+// standby refreshes the status of a projection another process applies.
+func (r *Runner) standby(ctx context.Context, pr *proc) {
+	q := sqlq{r.f, r.cfg.DB.DB}
+	v, ok, err := loadVersions(ctx, q, pr.p.Name(), "")
+	if err != nil || !ok {
+		return
+	}
+	pos, err := readCheckpoint(ctx, q, pr.p.Name(), v.Served)
+	if err != nil {
+		return
+	}
+	head, err := r.cfg.Store.Head(ctx)
+	if err != nil {
+		return
+	}
+	var oldest time.Time
+	if next, err := r.cfg.Store.ReadAll(ctx, pos, 1); err == nil && len(next) > 0 {
+		oldest = next[0].RecordedAt
+	}
+	pr.setStandby(v.Served, pos, head, oldest)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// backoff doubles from 100ms to 10s.
+type backoff struct{ d time.Duration }
+
+func (b *backoff) next() time.Duration {
+	switch {
+	case b.d == 0:
+		b.d = 100 * time.Millisecond
+	case b.d < 10*time.Second:
+		b.d *= 2
+	}
+	return b.d
+}
+
+func (b *backoff) reset() { b.d = 0 }
+
+// Status reports every projection of the runner, in configuration order.
+func (r *Runner) Status() []Status {
+	now := r.cfg.Clock.Now()
+	r.mu.Lock()
+	builds := make(map[string]*tracker, len(r.builds))
+	for n, t := range r.builds {
+		builds[n] = t
+	}
+	r.mu.Unlock()
+	out := make([]Status, 0, len(r.procs))
+	for _, pr := range r.procs {
+		s := pr.status(now)
+		if t := builds[s.Name]; t != nil {
+			p := t.snapshot()
+			s.Rebuild = &p
+			if s.State != StateFailed {
+				s.State = StateRebuilding
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
