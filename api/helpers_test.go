@@ -20,6 +20,7 @@ import (
 	"github.com/tidemark/tidemark/api"
 	"github.com/tidemark/tidemark/api/quarantine"
 	"github.com/tidemark/tidemark/domain"
+	"github.com/tidemark/tidemark/projections"
 )
 
 // backend opens a real store of one kind on a fresh database.
@@ -63,6 +64,32 @@ type harness struct {
 	db         *bun.DB
 	quarantine *quarantine.Store
 	server     *api.Server
+	runner     *projections.Runner
+}
+
+// waitCaughtUp waits until the log holds want events and every projection
+// has applied them. (On PostgreSQL the readable head trails concurrent
+// writers, the projections' own transactions included, so it is polled.)
+func (h *harness) waitCaughtUp(t testing.TB, want int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		events := allEvents(t, h.store)
+		if len(events) >= want {
+			last := events[len(events)-1].Position
+			caught := true
+			for _, st := range h.runner.Status() {
+				if st.Position.Less(last) {
+					caught = false
+				}
+			}
+			if caught {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("projections did not catch up with %d events: %+v", want, h.runner.Status())
 }
 
 func newHarness(t *testing.T, b backend, cfg api.Config) *harness {
@@ -71,13 +98,25 @@ func newHarness(t *testing.T, b backend, cfg api.Config) *harness {
 	app := groupcommit.New(st, groupcommit.Options{})
 	t.Cleanup(func() { app.Close() })
 	q := quarantine.New(db, 0)
-	srv, err := api.New(cfg, api.Deps{Appender: app, Store: st, Quarantine: q})
+	runner, err := projections.New(projections.Config{Store: st, DB: db, FlushInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); runner.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	reader, err := projections.NewReader(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(cfg, api.Deps{Appender: app, Store: st, Quarantine: q, ReadModels: reader, Projections: runner})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &harness{url: ts.URL, store: st, db: db, quarantine: q, server: srv}
+	return &harness{url: ts.URL, store: st, db: db, quarantine: q, server: srv, runner: runner}
 }
 
 type answer struct {

@@ -24,11 +24,11 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// read guards the read endpoints: open when no tokens are configured,
+// read guards the read endpoints: open when no read tokens are configured,
 // otherwise a read or admin bearer token is required.
 func (s *Server) read(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if len(s.cfg.ReadTokens) == 0 && len(s.cfg.AdminTokens) == 0 {
+		if len(s.cfg.ReadTokens) == 0 {
 			h(w, r)
 			return
 		}
@@ -38,7 +38,7 @@ func (s *Server) read(h http.HandlerFunc) http.HandlerFunc {
 			writeProblem(w, http.StatusUnauthorized, "a bearer token is required")
 			return
 		}
-		if len(s.cfg.ReadTokens) == 0 || tokenIn(tok, s.cfg.ReadTokens) || tokenIn(tok, s.cfg.AdminTokens) {
+		if tokenIn(tok, s.cfg.ReadTokens) || tokenIn(tok, s.cfg.AdminTokens) {
 			h(w, r)
 			return
 		}

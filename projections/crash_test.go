@@ -139,8 +139,8 @@ func TestKill9MidCatchUp(t *testing.T) {
 		t.Logf("killed at devices checkpoint %s of %s", killedAt, head)
 
 		restart := crashCmd(t, e, true)
-		if out, err := restart.CombinedOutput(); err != nil {
-			t.Fatalf("restarted child: %v\n%s", err, out)
+		if err := restart.Run(); err != nil {
+			t.Fatalf("restarted child: %v", err)
 		}
 		for _, name := range []string{"devices", "orders", "ledger"} {
 			if p := checkpointOf(t, e, name, 1); p != head {

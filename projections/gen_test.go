@@ -245,6 +245,7 @@ func accept(d delivery) (domain.Accepted, domain.NewEvent, error) {
 func deliver(t testing.TB, ctx context.Context, st domain.EventStore, ds []delivery) {
 	t.Helper()
 	const per = 100
+	var last domain.Position
 	for i := 0; i < len(ds); i += per {
 		var reqs []domain.AppendRequest
 		for _, d := range ds[i:min(i+per, len(ds))] {
@@ -254,7 +255,7 @@ func deliver(t testing.TB, ctx context.Context, st domain.EventStore, ds []deliv
 			}
 			reqs = append(reqs, domain.AppendRequest{Stream: acc.Stream, Expected: domain.AnyVersion, Events: []domain.NewEvent{ne}})
 		}
-		_, errs, err := st.AppendBatch(ctx, reqs)
+		res, errs, err := st.AppendBatch(ctx, reqs)
 		if err != nil {
 			t.Fatalf("append batch: %v", err)
 		}
@@ -262,7 +263,34 @@ func deliver(t testing.TB, ctx context.Context, st domain.EventStore, ds []deliv
 			if e != nil {
 				t.Fatalf("append %s: %v", reqs[j].Stream, e)
 			}
+			for _, p := range res[j].Positions {
+				if last.Less(p) {
+					last = p
+				}
+			}
 		}
+	}
+	waitVisible(t, ctx, st, last)
+}
+
+// waitVisible waits until ReadAll can return the event at p. On a shared
+// PostgreSQL server any open transaction, in any database, holds back the
+// store's read gate for a while.
+func waitVisible(t testing.TB, ctx context.Context, st domain.EventStore, p domain.Position) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		head, err := st.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !head.Less(p) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("appended events (up to %s) not readable after 2 minutes (head %s)", p, head)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -309,3 +309,22 @@ func tableExists(t testing.TB, e *env, table string) bool {
 	}
 	return n > 0
 }
+
+// waitCount waits until the log has n readable events (after an Import).
+func waitCount(t testing.TB, e *env, n int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		all, err := e.store.ReadAll(context.Background(), domain.Start, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d imported events readable", len(all), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -76,8 +76,9 @@ func TestLeaderElectionTakeover(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond)
 	var killed int
-	if err := a.db.DB.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = current_database() AND application_name LIKE 'tidemark-lock:projection:%'`).Scan(&killed); err != nil {
+	if err := a.db.DB.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity a
+		WHERE a.datname = current_database() AND a.application_name LIKE 'tidemark-lock:projection:%'
+		AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)`).Scan(&killed); err != nil {
 		t.Fatal(err)
 	}
 	if killed != 3 {

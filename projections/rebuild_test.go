@@ -192,6 +192,7 @@ func TestRebuildUntil(t *testing.T) {
 		if _, err := e.store.Import(ctx, evs); err != nil {
 			t.Fatal(err)
 		}
+		waitCount(t, e, len(evs))
 		until := evs[len(evs)/2].RecordedAt.Truncate(time.Second)
 		r := e.runner(t)
 		stop := start(t, r)

@@ -225,6 +225,7 @@ func appendPoison(t testing.TB, e *env) domain.Position {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitVisible(t, context.Background(), e.store, res.Positions[0])
 	return res.Positions[0]
 }
 

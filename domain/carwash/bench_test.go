@@ -3,7 +3,6 @@ package carwash_test
 import (
 	"testing"
 
-	"github.com/tidemark/tidemark/domain"
 	"github.com/tidemark/tidemark/domain/carwash"
 )
 
@@ -61,4 +60,28 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-var _ = domain.Start
+
+// BenchmarkApply is the fold with each event parsed once (ParseCallback,
+// Devices, Apply), as a projection can run it.
+func BenchmarkApply(b *testing.B) {
+	evs := stored(b, genBodies(1, 10000)...)
+	states := map[int64]carwash.DeviceState{}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e := evs[i%len(evs)]
+		if i%len(evs) == 0 {
+			clear(states)
+		}
+		c, err := carwash.ParseCallback(e.Data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, id := range c.Devices() {
+			if states[id], err = carwash.Apply(states[id], id, e.Position, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

@@ -64,7 +64,7 @@ func Evolve(s DeviceState, iotID int64, e domain.Event) (DeviceState, error) {
 		return s, nil
 	}
 	if e.Position.IsZero() {
-		return s, fmt.Errorf("carwash: event %s has no log position: %w", e.ID, domain.ErrInvalidEvent)
+		return s, errNoPosition(e.ID)
 	}
 	if !s.Position.Less(e.Position) {
 		return s, nil
@@ -73,12 +73,26 @@ func Evolve(s DeviceState, iotID int64, e domain.Event) (DeviceState, error) {
 	if err != nil {
 		return s, fmt.Errorf("carwash: event %s at %s: %w", e.ID, e.Position, err)
 	}
-	if !c.appliesTo(iotID) {
+	return Apply(s, iotID, e.Position, c)
+}
+
+// Apply is Evolve for a car-wash event already parsed with ParseCallback,
+// at log position pos: a projection parses each event once, asks
+// c.Devices() which states it touches, and applies it to each.
+func Apply(s DeviceState, iotID int64, pos domain.Position, c Callback) (DeviceState, error) {
+	if pos.IsZero() {
+		return s, errNoPosition("")
+	}
+	if !s.Position.Less(pos) || !c.appliesTo(iotID) {
 		return s, nil
 	}
-	s.Position = e.Position
+	s.Position = pos
 	apply(&s, iotID, &c)
 	return s, nil
+}
+
+func errNoPosition(id string) error {
+	return fmt.Errorf("carwash: event %q has no log position: %w", id, domain.ErrInvalidEvent)
 }
 
 // Fold folds a device's events into its state, in log order whatever order

@@ -60,9 +60,14 @@ type device struct {
 	errored                bool
 }
 
-var places = []struct{ country, city string }{
-	{"TH", "Bangkok สุขุมวิท 24"}, {"TH", "Chiang Mai"}, {"VN", "Hồ Chí Minh"}, {"MY", "Kuala Lumpur"},
-	{"ID", "Jakarta"}, {"PH", "Manila"}, {"CN", "深圳 南山区"}, {"AE", "Dubai"},
+var places = []struct {
+	country, city string
+	lon, lat      float64
+}{
+	{"TH", "Bangkok สุขุมวิท 24", 100.57, 13.73}, {"TH", "Chiang Mai", 98.98, 18.79},
+	{"VN", "Hồ Chí Minh", 106.66, 10.76}, {"MY", "Kuala Lumpur", 101.69, 3.14},
+	{"ID", "Jakarta", 106.85, -6.21}, {"PH", "Manila", 120.98, 14.60},
+	{"CN", "深圳 南山区", 113.93, 22.53}, {"AE", "Dubai", 55.27, 25.20},
 }
 
 var errorMessages = []string{
@@ -75,8 +80,8 @@ var errorMessages = []string{
 
 func newDevice(r *rand.Rand, iotID int64, i int) *device {
 	p := places[r.IntN(len(places))]
-	lon := 100 + r.Float64()*10
-	lat := 5 + r.Float64()*15
+	lon := p.lon + (r.Float64()-0.5)/10
+	lat := p.lat + (r.Float64()-0.5)/10
 	return &device{
 		iotID:       iotID,
 		machineType: MachineTypes[i%len(MachineTypes)],

@@ -1,7 +1,6 @@
 package simulate
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -209,10 +208,9 @@ type deviceModel struct {
 }
 
 type wpOrder struct {
-	status     stamped[string]
-	finished   stamped[int64] // volume left, ml
-	hasFinish  bool
-	finishedAt int64
+	status    stamped[string] // READY, DISPENSING or TIMED_OUT
+	finished  stamped[int64]  // volume left, ml, of the latest WORK_FINISH
+	hasFinish bool
 }
 
 func (d *deviceModel) apply(e *cwEvent) {
@@ -391,8 +389,8 @@ func (o *orderModel) result() OrderTruth {
 	if int64(len(o.totals)) < o.maxTotal {
 		out.AnomalyTypes = append(out.AnomalyTypes, "DELEGATION_GAP")
 	}
-	for _, h := range slices.SortedFunc(maps.Keys(o.hashes), cmp.Compare) {
-		if o.hashes[h] >= 2 {
+	for _, charged := range o.hashes {
+		if charged >= 2 {
 			out.AnomalyTypes = append(out.AnomalyTypes, "DUPLICATE_CHARGE")
 		}
 	}
