@@ -59,8 +59,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, source string) {
 		ContentType: r.Header.Get("Content-Type"),
 	}
 	if source == sourceCarwash && s.cfg.CarwashToken != "" && !secretEqual(r.URL.Query().Get("token"), s.cfg.CarwashToken) {
-		err = &domain.ValidationError{Field: "token", Rule: "token", Message: "token query parameter is missing or wrong"}
-		err = errors.Join(domain.ErrUnauthorized, err)
+		err = errBadToken
 	}
 	var acc domain.Accepted
 	if err == nil {
@@ -156,10 +155,25 @@ func (s *Server) unavailable(w http.ResponseWriter, source string, start time.Ti
 	writeCallbackError(w, http.StatusServiceUnavailable, "the event store cannot take writes now; retry later")
 }
 
+// tokenError is a wrong or missing ?token= on the car-wash URL.
+type tokenError struct{}
+
+func (tokenError) Error() string { return "token query parameter is missing or wrong" }
+func (tokenError) Unwrap() error { return domain.ErrUnauthorized }
+
+var errBadToken error = tokenError{}
+
+// fieldOf names the field a rejection is about, for the quarantine.
 func fieldOf(err error) string {
 	var ve *domain.ValidationError
-	if errors.As(err, &ve) {
+	var se *energy.SignatureError
+	switch {
+	case errors.As(err, &ve):
 		return ve.Field
+	case errors.As(err, &se):
+		return se.Field
+	case errors.Is(err, errBadToken):
+		return "token"
 	}
 	return ""
 }

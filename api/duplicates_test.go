@@ -90,7 +90,7 @@ func TestDuplicateDeliveryStoredOnce(t *testing.T) {
 		if bad.Load() != 0 {
 			t.Fatalf("%d of %d answers were not 200", bad.Load(), len(deliveries))
 		}
-		events := allEvents(t, h.store)
+		events := waitEvents(t, h.store, n)
 		if len(events) != n {
 			t.Fatalf("%d events stored for %d distinct callbacks", len(events), n)
 		}

@@ -233,12 +233,12 @@ func TestEndToEndQueries(t *testing.T) {
 			Items []json.RawMessage `json:"items"`
 		}
 		json.Unmarshal(a.body, &rest)
-		if total := len(log.Items) + len(rest.Items); total != len(allEvents(t, h.store)) {
-			t.Errorf("events pages hold %d events, the log %d", total, len(allEvents(t, h.store)))
+		if total := len(log.Items) + len(rest.Items); total != len(waitEvents(t, h.store, 1)) {
+			t.Errorf("events pages hold %d events, the log %d", total, len(waitEvents(t, h.store, 1)))
 		}
 		seed, _ := os.ReadFile("testdata/callbacks/carwash/seed_finish_wash.json")
 		found := false
-		for _, e := range allEvents(t, h.store) {
+		for _, e := range waitEvents(t, h.store, 1) {
 			if strings.Contains(string(e.Raw), "12345667890") {
 				raw := get(t, h.url+"/v1/events/"+e.ID+"/raw", "adm")
 				found = raw.status == 200 && string(raw.body) == string(seed)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -74,7 +73,7 @@ func (h *harness) waitCaughtUp(t testing.TB, want int) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		events := allEvents(t, h.store)
+		events := waitEvents(t, h.store, want)
 		if len(events) >= want {
 			last := events[len(events)-1].Position
 			caught := true
@@ -185,4 +184,18 @@ func allEvents(t testing.TB, st domain.EventStore) []domain.Event {
 	}
 }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
+// waitEvents reads the whole log until it holds at least want events (or
+// 20 s pass). On PostgreSQL the read gate hides events while an older
+// transaction, e.g. a projection's, is still open, so a read right after a
+// write may not show it yet.
+func waitEvents(t testing.TB, st domain.EventStore, want int) []domain.Event {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		events := allEvents(t, st)
+		if len(events) >= want || time.Now().After(deadline) {
+			return events
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -298,20 +298,31 @@ func waitVisible(t testing.TB, ctx context.Context, st domain.EventStore, p doma
 // assigned, duplicates dropped), recorded at their receive time.
 func importEvents(t testing.TB, ds []delivery) []domain.ImportEvent {
 	t.Helper()
-	seen := map[string]bool{}
-	versions := map[string]int64{}
-	var out []domain.ImportEvent
+	return newImporter().events(t, ds)
+}
+
+// importer assigns stream versions across several chunks of deliveries.
+type importer struct {
+	seen     map[string]bool
+	versions map[string]int64
+}
+
+func newImporter() *importer { return &importer{seen: map[string]bool{}, versions: map[string]int64{}} }
+
+func (im *importer) events(t testing.TB, ds []delivery) []domain.ImportEvent {
+	t.Helper()
+	out := make([]domain.ImportEvent, 0, len(ds))
 	for _, d := range ds {
 		acc, ne, err := accept(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if seen[acc.ID] {
+		if im.seen[acc.ID] {
 			continue
 		}
-		seen[acc.ID] = true
-		versions[acc.Stream]++
-		out = append(out, domain.ImportEvent{Stream: acc.Stream, StreamVersion: versions[acc.Stream], NewEvent: ne,
+		im.seen[acc.ID] = true
+		im.versions[acc.Stream]++
+		out = append(out, domain.ImportEvent{Stream: acc.Stream, StreamVersion: im.versions[acc.Stream], NewEvent: ne,
 			RecordedAt: d.receivedAt})
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 )
 
@@ -155,24 +156,38 @@ type pgLease struct {
 
 func (s *pgLease) Lost() <-chan struct{} { return s.lost }
 
+// watch blocks reading the lock connection (WaitForNotification), so a
+// server-side end of the session (terminated, crashed, restarted) is seen
+// at once; every interval it also pings, for a network that dies silently.
 func (s *pgLease) watch(every time.Duration) {
 	defer close(s.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
 		select {
 		case <-s.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second+every)
-			err := s.conn.Ping(ctx)
 			cancel()
-			if err != nil {
-				s.lostOnce.Do(func() { close(s.lost) })
-				_ = s.conn.Close(context.Background())
-				return
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		wctx, wcancel := context.WithTimeout(ctx, every)
+		err := s.conn.PgConn().WaitForNotification(wctx)
+		wcancel()
+		if ctx.Err() != nil {
+			return // Release: the connection is still good for the unlock
+		}
+		if err == nil || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+			pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+			err = s.conn.Ping(pctx)
+			pcancel()
+			if err == nil || ctx.Err() != nil {
+				continue
 			}
 		}
+		s.lostOnce.Do(func() { close(s.lost) })
+		_ = s.conn.Close(context.Background())
+		return
 	}
 }
 

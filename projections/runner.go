@@ -165,6 +165,7 @@ func (r *Runner) runProc(ctx context.Context, pr *proc) {
 			pr.setError(errors.New("lost the projection lock"))
 			log.Warn("projection leader: lost the lock; standing by")
 		}
+		sleep(ctx, r.cfg.LockRetry) // a standby gets its turn before this process tries again
 	}
 }
 

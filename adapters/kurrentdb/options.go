@@ -50,9 +50,9 @@ type Options struct {
 	// it overrides the URL's tlsCAFile. ClientCertFile and ClientKeyFile
 	// authenticate with an X.509 user certificate (both or neither).
 	// InsecureSkipVerify accepts any server certificate (tests only).
-	CAFile         string
-	ClientCertFile string
-	ClientKeyFile  string
+	CAFile             string
+	ClientCertFile     string
+	ClientKeyFile      string
 	InsecureSkipVerify bool
 
 	// Clock gives "now" for the dedupe horizon. Default domain.SystemClock{}.

@@ -2,17 +2,18 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/tidemark/tidemark/domain"
 )
 
-// Import writes the events in one transaction with one prepared insert;
-// events whose id is already stored are skipped (ON CONFLICT(id) DO NOTHING).
-// An event that takes a (stream, version) held by another id fails the whole
-// import with domain.ErrWrongExpectedVersion. A zero RecordedAt is stamped
-// from the clock. It returns how many events were written.
+// Import writes the events in one transaction with multi-row INSERTs of
+// rowsPerInsert rows (the driver re-parses a prepared statement at every
+// execution, so fewer, larger statements are what saves time). Events whose
+// id is already stored are skipped (ON CONFLICT (id) DO NOTHING); an event
+// that takes a (stream, version) held by another id fails the whole import
+// with domain.ErrWrongExpectedVersion. A zero RecordedAt is stamped from the
+// clock. It returns how many events were written.
 func (s *Store) Import(ctx context.Context, events []domain.ImportEvent) (int64, error) {
 	if err := s.checkOpen(); err != nil {
 		return 0, err
@@ -20,7 +21,8 @@ func (s *Store) Import(ctx context.Context, events []domain.ImportEvent) (int64,
 	if len(events) == 0 {
 		return 0, nil
 	}
-	metas := make([][]byte, len(events))
+	now := s.opts.Clock.Now().UTC().UnixMicro()
+	rows := make([]eventRow, len(events))
 	for i, e := range events {
 		if e.Stream == "" || e.StreamVersion < 1 {
 			return 0, fmt.Errorf("sqlite: import event %d (%s): stream %q version %d: %w",
@@ -29,42 +31,33 @@ func (s *Store) Import(ctx context.Context, events []domain.ImportEvent) (int64,
 		if err := validateEvent(e.NewEvent); err != nil {
 			return 0, fmt.Errorf("sqlite: import event %d: %w", i, err)
 		}
-		m, err := json.Marshal(e.Metadata)
-		if err != nil {
-			return 0, fmt.Errorf("sqlite: import event %s: metadata: %v: %w", e.ID, err, domain.ErrInvalidEvent)
+		at := now
+		if !e.RecordedAt.IsZero() {
+			at = e.RecordedAt.UnixMicro()
 		}
-		metas[i] = m
+		row, err := newRow(e.Stream, e.StreamVersion, e.NewEvent, at)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: import: %w", err)
+		}
+		rows[i] = row
 	}
+
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fail(ctx, "import: begin", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events
-		(id, stream, stream_version, type, data, raw, metadata, recorded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-	if err != nil {
-		return 0, fail(ctx, "import: prepare", err)
-	}
-	defer stmt.Close()
-	// Statements run without ctx: the driver starts a watcher goroutine per
-	// statement that has one. ctx is checked every 1024 rows instead.
-	bg := context.WithoutCancel(ctx)
-	now := s.opts.Clock.Now().UTC().UnixMicro()
+	full := insertSQL(rowsPerInsert, ` ON CONFLICT (id) DO NOTHING`)
 	var written int64
-	for i, e := range events {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return 0, fmt.Errorf("sqlite: import: %w", err)
-			}
+	for start := 0; start < len(rows); start += rowsPerInsert {
+		chunk := rows[start:min(start+rowsPerInsert, len(rows))]
+		query := full
+		if len(chunk) < rowsPerInsert {
+			query = insertSQL(len(chunk), ` ON CONFLICT (id) DO NOTHING`)
 		}
-		at := now
-		if !e.RecordedAt.IsZero() {
-			at = e.RecordedAt.UnixMicro()
-		}
-		r, err := stmt.ExecContext(bg, e.ID, e.Stream, e.StreamVersion, e.Type, dataText(e.Data), e.Raw, string(metas[i]), at)
+		r, err := tx.ExecContext(ctx, query, rowArgs(chunk)...)
 		if err != nil {
-			return 0, fail(ctx, fmt.Sprintf("import event %s (%s v%d)", e.ID, e.Stream, e.StreamVersion), err)
+			return 0, fail(ctx, fmt.Sprintf("import events %d-%d", start, start+len(chunk)-1), err)
 		}
 		n, err := r.RowsAffected()
 		if err != nil {

@@ -29,10 +29,6 @@ type Store struct {
 	bunW   *bun.DB
 	bunR   *bun.DB
 
-	findStmt    *sql.Stmt
-	versionStmt *sql.Stmt
-	insertStmt  *sql.Stmt
-
 	notify    notifier
 	closed    atomic.Bool
 	done      chan struct{} // closed by Close: wakes waiters
@@ -41,13 +37,6 @@ type Store struct {
 }
 
 var _ domain.EventStore = (*Store)(nil)
-
-const (
-	findSQL    = `SELECT seq, stream_version FROM events WHERE id = ?`
-	versionSQL = `SELECT coalesce(max(stream_version), 0) FROM events WHERE stream = ?`
-	insertSQL  = `INSERT INTO events (id, stream, stream_version, type, data, raw, metadata, recorded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-)
 
 // Open opens (creating if needed) the SQLite file at path, applies the
 // migrations and returns a store over it. The parent directory is created.
@@ -93,11 +82,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.reader.SetMaxOpenConns(opts.ReadConns)
 	s.reader.SetMaxIdleConns(opts.ReadConns)
 	s.reader.SetConnMaxIdleTime(5 * time.Minute)
-	if err := s.prepare(ctx); err != nil {
-		s.reader.Close()
-		s.writer.Close()
-		return nil, err
-	}
 	s.bunW = bun.NewDB(s.writer, sqlitedialect.New())
 	s.bunR = bun.NewDB(s.reader, sqlitedialect.New())
 	return s, nil
@@ -124,20 +108,6 @@ func dsn(path string, opts Options, writer bool) string {
 	return "file:" + esc + "?" + strings.Join(q, "&")
 }
 
-func (s *Store) prepare(ctx context.Context) error {
-	var err error
-	if s.findStmt, err = s.writer.PrepareContext(ctx, findSQL); err != nil {
-		return fmt.Errorf("sqlite: prepare: %w", interpretError(err))
-	}
-	if s.versionStmt, err = s.writer.PrepareContext(ctx, versionSQL); err != nil {
-		return fmt.Errorf("sqlite: prepare: %w", interpretError(err))
-	}
-	if s.insertStmt, err = s.writer.PrepareContext(ctx, insertSQL); err != nil {
-		return fmt.Errorf("sqlite: prepare: %w", interpretError(err))
-	}
-	return nil
-}
-
 // DB is bun over the writer connection: read-model projections write through
 // it, in the same file and the same single-writer queue as the log.
 func (s *Store) DB() *bun.DB { return s.bunW }
@@ -153,14 +123,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		close(s.done)
-		var errs []error
-		for _, st := range []*sql.Stmt{s.findStmt, s.versionStmt, s.insertStmt} {
-			if st != nil {
-				errs = append(errs, st.Close())
-			}
-		}
-		errs = append(errs, s.reader.Close(), s.writer.Close())
-		if err := errors.Join(errs...); err != nil {
+		if err := errors.Join(s.reader.Close(), s.writer.Close()); err != nil {
 			s.closeErr = fmt.Errorf("sqlite: close: %w", err)
 		}
 	})

@@ -45,6 +45,7 @@ func commands() []command {
 		{"migrate", "apply the database migrations and exit", cmdMigrate},
 		{"sign", "compute|detect an energy callback signature", cmdSign},
 		{"events", "export|import the event log as JSON Lines", cmdEvents},
+		{"simulate", "send realistic platform callbacks to a URL", cmdSimulate},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,10 +16,15 @@ import (
 	"github.com/tidemark/tidemark/domain/energy"
 )
 
-// generate makes the month every test here uses.
+// month is generated once for every test here (tests only read it).
+var month = sync.OnceValues(func() (*billingtest.Month, error) {
+	return billingtest.Generate(billingtest.Options{Seed: 2026, Orders: 3000})
+})
+
+// generate returns the month every test here uses.
 func generate(t testing.TB) *billingtest.Month {
 	t.Helper()
-	m, err := billingtest.Generate(billingtest.Options{Seed: 2026, Orders: 3000})
+	m, err := month()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,9 @@ const MaxRowErrors = 1000
 
 // Statement is a platform statement: one row per charge.
 type Statement struct {
+	// Header tells that a header row naming the required columns was
+	// found; without one no row can be read (RowErrors says why).
+	Header    bool
 	Rows      []StatementRow
 	RowErrors []RowError // the rows that could not be read, also returned by ParseStatement
 }
@@ -124,6 +127,7 @@ func (p *statementParser) parse(r io.Reader) {
 			if cols == nil {
 				return // without a header no row can be read; the error says so
 			}
+			p.st.Header = true
 			continue
 		}
 		p.row(line, rec, cols, width)
@@ -224,7 +228,7 @@ func parseAmountSun(v string) (int64, string) {
 	switch {
 	case v == "":
 		return 0, "is required"
-	case strings.ContainsAny(v, ".,"):
+	case strings.ContainsAny(v, ".,' "):
 		return 0, fmt.Sprintf("%q is not an integer number of sun (a decimal point or separator: TRX amounts must be converted, 1 TRX = 1000000 sun)", clip(v))
 	case strings.ContainsAny(v, "eE"):
 		return 0, fmt.Sprintf("%q is in exponent notation; write the exact integer number of sun", clip(v))

@@ -60,7 +60,6 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-
 // BenchmarkApply is the fold with each event parsed once (ParseCallback,
 // Devices, Apply), as a projection can run it.
 func BenchmarkApply(b *testing.B) {

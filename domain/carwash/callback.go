@@ -2,6 +2,7 @@ package carwash
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/tidemark/tidemark/domain"
 )
@@ -34,6 +35,8 @@ type Callback struct {
 	Volume       *int64 // WP1_WORK_FINISH: water left over, ml
 	SourceTds    *int64
 	CleanTds     *int64
+
+	devices []int64 // IotIDList sorted, each id once (set by ParseCallback)
 }
 
 // Known reports whether the callback's type is one the platform documents.
@@ -74,13 +77,13 @@ func parse(data []byte) (Callback, error) {
 	if err != nil {
 		return c, err
 	}
-	var callTime *int64
+	hasCallTime := false
 	if v := vals[fCallTime]; !isNull(v) {
 		n, verr := intValue("callTime", v)
 		if verr != nil {
 			return c, verr
 		}
-		c.CallTime, callTime = n, &n
+		c.CallTime, hasCallTime = n, true
 	}
 	if v := vals[fCallbackType]; !isNull(v) {
 		s, verr := stringValue("callbackType", v)
@@ -89,7 +92,7 @@ func parse(data []byte) (Callback, error) {
 		}
 		c.CallbackType = s
 	}
-	if err := checkEnvelope(callTime, c.CallbackType); err != nil {
+	if err := checkEnvelope(c.CallTime, hasCallTime, c.CallbackType); err != nil {
 		return c, err
 	}
 	spec, known := typeSpecs[c.CallbackType]
@@ -103,7 +106,7 @@ func parse(data []byte) (Callback, error) {
 		}
 		return c, nil
 	}
-	var iotID *int64
+	hasIotID := false
 	for f := fIotID; f < nFields; f++ {
 		v := vals[f]
 		if !spec.has(f) || isNull(v) {
@@ -112,12 +115,14 @@ func parse(data []byte) (Callback, error) {
 		if verr := c.set(f, spec, v); verr != nil {
 			return c, verr
 		}
-		if f == fIotID {
-			iotID = &c.IotID
-		}
+		hasIotID = hasIotID || f == fIotID
 	}
-	if err := checkType(spec, &c, iotID); err != nil {
+	if err := checkType(spec, &c, hasIotID); err != nil {
 		return c, err
+	}
+	if len(c.IotIDList) > 0 {
+		// A list may hold thousands of ids: sorted once, looked up by bisection.
+		c.devices = slices.Compact(slices.Sorted(slices.Values(c.IotIDList)))
 	}
 	return c, nil
 }

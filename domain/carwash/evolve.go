@@ -10,9 +10,9 @@ import (
 )
 
 // Affected returns the devices an event applies to: its iotId, or every id
-// of a MACHINE_UPDATE_STATUS list once each. An unknown type applies to its
-// iotId when it has one, else to none; an event of another source to none.
-// The error is for Data that does not parse.
+// of a MACHINE_UPDATE_STATUS list once each, in ascending order. An unknown
+// type applies to its iotId when it has one, else to none; an event of
+// another source to none. The error is for Data that does not parse.
 func Affected(e domain.Event) ([]int64, error) {
 	if !strings.HasPrefix(e.Type, TypePrefix) {
 		return nil, nil
@@ -24,16 +24,14 @@ func Affected(e domain.Event) ([]int64, error) {
 	return c.Devices(), nil
 }
 
-// Devices lists the devices the callback applies to, each once.
+// Devices lists the devices the callback applies to, each once (a
+// MACHINE_UPDATE_STATUS list in ascending order).
 func (c Callback) Devices() []int64 {
 	if c.CallbackType == MachineUpdateStatus {
-		ids := make([]int64, 0, len(c.IotIDList))
-		for _, id := range c.IotIDList {
-			if !slices.Contains(ids, id) {
-				ids = append(ids, id)
-			}
+		if c.devices == nil { // built by hand, not by ParseCallback
+			return slices.Compact(slices.Sorted(slices.Values(c.IotIDList)))
 		}
-		return ids
+		return slices.Clone(c.devices)
 	}
 	if c.IotID > 0 {
 		return []int64{c.IotID}
@@ -43,7 +41,11 @@ func (c Callback) Devices() []int64 {
 
 func (c *Callback) appliesTo(iotID int64) bool {
 	if c.CallbackType == MachineUpdateStatus {
-		return slices.Contains(c.IotIDList, iotID)
+		if c.devices == nil {
+			return slices.Contains(c.IotIDList, iotID)
+		}
+		_, found := slices.BinarySearch(c.devices, iotID)
+		return found
 	}
 	return c.IotID == iotID && iotID > 0
 }
@@ -145,61 +147,6 @@ func apply(s *DeviceState, iotID int64, c *Callback) {
 	}
 }
 
-// applyInfo takes each attribute MACHINE_UPDATE_INFO reports, when it is
-// the latest report of that attribute; absent attributes keep their value.
-func applyInfo(s *DeviceState, c *Callback) {
-	t := c.CallTime
-	d := &s.Device
-	latestString(&d.MachineType, &s.At.MachineType, c.MachineType, t)
-	latestString(&d.Name, &s.At.Name, c.Name, t)
-	latestString(&d.Country, &s.At.Country, c.Country, t)
-	latestString(&d.Address, &s.At.Address, c.Address, t)
-	latestString(&d.ErrorStatus, &s.At.ErrorStatus, c.ErrorStatus, t)
-	if c.Longitude != nil && t >= s.At.Longitude {
-		d.Longitude, s.At.Longitude = c.Longitude, t
-	}
-	if c.Latitude != nil && t >= s.At.Latitude {
-		d.Latitude, s.At.Latitude = c.Latitude, t
-	}
-	if c.OnlineStatus != nil {
-		switch *c.OnlineStatus {
-		case "ONLINE":
-			setOnline(s, true, t)
-		case "OFFLINE":
-			setOnline(s, false, t)
-		}
-	}
-}
-
-func latestString(dst **string, at *int64, v *string, t int64) {
-	if v != nil && t >= *at {
-		*dst, *at = v, t
-	}
-}
-
-// applyStatus reads MACHINE_UPDATE_STATUS: 1 online, 0 offline; other
-// values are kept in the event but say nothing about the device.
-func applyStatus(s *DeviceState, c *Callback) {
-	if c.Status == nil {
-		return
-	}
-	b := c.Status
-	if b[0] == '"' {
-		b = b[1 : len(b)-1]
-	}
-	if n, ok := parseInt64(b); ok && (n == 0 || n == 1) {
-		setOnline(s, n == 1, c.CallTime)
-	}
-}
-
-func setOnline(s *DeviceState, online bool, t int64) {
-	if t < s.At.Online {
-		return
-	}
-	s.At.Online = t
-	s.Device.Online, s.Device.OnlineChangedAt = &online, &t
-}
-
 func applyError(s *DeviceState, c *Callback) {
 	s.Device.ErrorCount++
 	if c.CallTime < s.At.LastError {
@@ -225,35 +172,5 @@ func applyWash(s *DeviceState, c *Callback) {
 	if c.CallTime >= s.At.LastWash {
 		s.At.LastWash = c.CallTime
 		s.Device.LastWash = &LastWash{OrderID: c.OrderID, At: c.CallTime}
-	}
-}
-
-// applyTunnel counts entries and timeouts per event (a replay is no event:
-// Evolve drops it by position) and push-outs per distinct order id.
-func applyTunnel(s *DeviceState, c *Callback) {
-	tn := &s.Device.Tunnel
-	if c.CallbackType == TT1CarPushOut {
-		for _, id := range c.OrderIDList {
-			if id == "" {
-				continue
-			}
-			if s.PushedOut == nil {
-				s.PushedOut = make(OrderSet)
-			}
-			s.PushedOut[id] = struct{}{}
-		}
-		tn.PushedOutOrders = int64(len(s.PushedOut))
-		return
-	}
-	status, _ := unquote(c.Status)
-	switch status {
-	case "SUCCESS":
-		tn.Entries++
-		if tn.LastEntryAt == nil || c.CallTime > *tn.LastEntryAt {
-			t := c.CallTime
-			tn.LastEntryAt = &t
-		}
-	case "INTO_TIME_OUT":
-		tn.EntryTimeouts++
 	}
 }

@@ -19,7 +19,7 @@ func TestAffected(t *testing.T) {
 		`{"callTime":4,"callbackType":"SOMETHING_NEW"}`,
 		`{"callTime":5,"callbackType":"SOMETHING_NEW","iotId":"bay"}`,
 	)
-	want := [][]int64{{7}, {9, 7, 8}, {11}, nil, nil}
+	want := [][]int64{{7}, {7, 8, 9}, {11}, nil, nil}
 	for i, e := range evs {
 		got, err := carwash.Affected(e)
 		if err != nil || !slices.Equal(got, want[i]) {
@@ -190,5 +190,32 @@ func TestCloneSharesNothingMutable(t *testing.T) {
 	}
 	if s.Device.WashesCompleted != 2 || kept.Device.WashesCompleted != 1 {
 		t.Fatal("counts")
+	}
+}
+
+// The device JSON has exactly the api.md "Device object" keys, in its order.
+func TestDeviceJSONShape(t *testing.T) {
+	s := project(t, stored(t,
+		body(1, "MACHINE_UPDATE_INFO", 7, `"name":"Bay 3","onlineStatus":"ONLINE"`),
+		body(2, "MACHINE_ERROR", 7, `"errorMessage":"[M835]...","createTime":"2024-11-22 08:07:55"`),
+		body(3, "MACHINE_FA_CAR_CHANGE", 7, `"status":"ENTER"`),
+		body(4, "FINISH_WASH", 7, `"orderId":"ORDER123456"`),
+		body(5, "WP1_WORK_FINISH", 7, `"orderId":"W1","volume":3`),
+	))[7]
+	b, err := json.Marshal(s.Device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"iotId":7,"machineType":null,"name":"Bay 3","country":null,"address":null,"longitude":null,` +
+		`"latitude":null,"online":true,"onlineChangedAt":1,"errorStatus":null,` +
+		`"lastError":{"message":"[M835]...","createTime":"2024-11-22 08:07:55","at":2},"errorCount":1,` +
+		`"parking":{"status":"FORWARD","raw":"ENTER","callbackType":"MACHINE_FA_CAR_CHANGE","at":3},` +
+		`"washesCompleted":1,"lastWash":{"orderId":"ORDER123456","at":4},` +
+		`"tunnel":{"entries":0,"entryTimeouts":0,"pushedOutOrders":0,"lastEntryAt":null},` +
+		`"waterPurifier":{"sourceTds":null,"cleanTds":null,"tdsAt":null,` +
+		`"session":{"orderId":"W1","status":"FINISHED","volumeLeftMl":3,"at":5},"dispensesCompleted":1},` +
+		`"eventCount":5,"lastEventAt":5,"version":5}`
+	if string(b) != want {
+		t.Fatalf("device JSON\n got  %s\n want %s", b, want)
 	}
 }

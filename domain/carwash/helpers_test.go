@@ -57,7 +57,7 @@ func project(t testing.TB, evs []domain.Event) map[int64]carwash.DeviceState {
 	return states
 }
 
-// deviceJSON renders the listed attributes of d as compact JSON objects.
+// attrs renders the listed attributes of d as compact JSON.
 func attrs(t testing.TB, d carwash.Device, keys ...string) map[string]string {
 	t.Helper()
 	b, err := json.Marshal(d)

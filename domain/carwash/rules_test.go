@@ -153,8 +153,12 @@ func TestRuleWashesCountDistinctOrders(t *testing.T) {
 }
 
 func TestRuleTunnelCounters(t *testing.T) {
-	into := func(at int64, status string) string { return body(at, "MACHINE_TT1_CAR_INTO", dev, `"status":`+q(status)) }
-	out := func(at int64, ids string) string { return body(at, "MACHINE_TT1_CAR_PUSH_OUT", dev, `"orderIdList":`+ids) }
+	into := func(at int64, status string) string {
+		return body(at, "MACHINE_TT1_CAR_INTO", dev, `"status":`+q(status))
+	}
+	out := func(at int64, ids string) string {
+		return body(at, "MACHINE_TT1_CAR_PUSH_OUT", dev, `"orderIdList":`+ids)
+	}
 	runRuleCases(t, []ruleCase{
 		{name: "always an object", iot: dev, bodies: []string{body(1, "FINISH_WASH", dev, `"orderId":"A"`)},
 			want: map[string]string{"tunnel": `{"entries":0,"entryTimeouts":0,"pushedOutOrders":0,"lastEntryAt":null}`}},

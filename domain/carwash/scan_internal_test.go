@@ -33,7 +33,7 @@ func FuzzScanFields(f *testing.F) {
 			return
 		}
 		var obj map[string]json.RawMessage
-		if json.Unmarshal(data, &obj) != nil {
+		if json.Unmarshal(data, &obj) != nil || obj == nil { // null decodes into a nil map
 			if err == nil {
 				t.Fatal("not an object, yet no error")
 			}

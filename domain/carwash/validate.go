@@ -71,12 +71,12 @@ func validCallbackType(s string) bool {
 // when it fails, to confirm and name the broken rule. envelopeHolds and
 // typeHolds must never admit what the tags reject (validate_internal_test.go).
 
-func envelopeHolds(callTime *int64, callbackType string) bool {
-	return callTime != nil && *callTime > 0 && validCallbackType(callbackType)
+func envelopeHolds(callTime int64, hasCallTime bool, callbackType string) bool {
+	return hasCallTime && callTime > 0 && validCallbackType(callbackType)
 }
 
-func typeHolds(spec typeSpec, c *Callback, iotID *int64) bool {
-	if spec.has(fIotID) && (iotID == nil || *iotID <= 0) {
+func typeHolds(spec typeSpec, c *Callback, hasIotID bool) bool {
+	if spec.has(fIotID) && (!hasIotID || c.IotID <= 0) {
 		return false
 	}
 	if spec.has(fIotIDList) {
@@ -92,20 +92,20 @@ func typeHolds(spec typeSpec, c *Callback, iotID *int64) bool {
 	return !spec.needOrder || c.OrderID != ""
 }
 
-func checkEnvelope(callTime *int64, callbackType string) error {
-	if envelopeHolds(callTime, callbackType) {
+func checkEnvelope(callTime int64, hasCallTime bool, callbackType string) error {
+	if envelopeHolds(callTime, hasCallTime, callbackType) {
 		return nil
 	}
-	return check(envelopeRules{CallTime: callTime, CallbackType: callbackType}, "")
+	return check(envelopeRules{CallTime: optional(callTime, hasCallTime), CallbackType: callbackType}, "")
 }
 
 // checkType applies the required rules of a known type.
-func checkType(spec typeSpec, c *Callback, iotID *int64) error {
-	if typeHolds(spec, c, iotID) {
+func checkType(spec typeSpec, c *Callback, hasIotID bool) error {
+	if typeHolds(spec, c, hasIotID) {
 		return nil
 	}
 	if spec.has(fIotID) {
-		if err := check(deviceRules{IotID: iotID}, c.CallbackType); err != nil {
+		if err := check(deviceRules{IotID: optional(c.IotID, hasIotID)}, c.CallbackType); err != nil {
 			return err
 		}
 	}
@@ -120,6 +120,14 @@ func checkType(spec typeSpec, c *Callback, iotID *int64) error {
 		}
 	}
 	return nil
+}
+
+// optional is a pointer to a copy of v (allocated only on this slow path), or nil.
+func optional(v int64, ok bool) *int64 {
+	if !ok {
+		return nil
+	}
+	return &v
 }
 
 // check runs validator on rules and turns its first failure into a
@@ -159,9 +167,9 @@ func message(name string, fe validator.FieldError, callbackType string) string {
 }
 
 func truncate(v any) string {
-	s := fmt.Sprint(v)
-	if len(s) > 40 {
-		return s[:40] + "…"
+	r := []rune(fmt.Sprint(v))
+	if len(r) > 40 {
+		return string(r[:40]) + "…"
 	}
-	return s
+	return string(r)
 }

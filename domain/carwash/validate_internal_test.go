@@ -11,7 +11,7 @@ func TestFastRulesAgreeWithValidator(t *testing.T) {
 	types := []string{"", "FINISH_WASH", "X", "bad type", "a.b-c_D9", string(make([]byte, 65))}
 	for _, ct := range ints {
 		for _, typ := range types {
-			fast := envelopeHolds(ct, typ)
+			fast := envelopeHolds(val(ct), ct != nil, typ)
 			slow := check(envelopeRules{CallTime: ct, CallbackType: typ}, "") == nil
 			if fast != slow {
 				t.Errorf("envelope %v %q: fast %v, validator %v", deref(ct), typ, fast, slow)
@@ -24,8 +24,8 @@ func TestFastRulesAgreeWithValidator(t *testing.T) {
 		for _, id := range ints {
 			for _, list := range lists {
 				for _, order := range orders {
-					c := &Callback{CallbackType: typ, IotIDList: list, OrderID: order}
-					fast := typeHolds(spec, c, id)
+					c := &Callback{CallbackType: typ, IotID: val(id), IotIDList: list, OrderID: order}
+					fast := typeHolds(spec, c, id != nil)
 					var slow bool
 					{
 						ok := true
@@ -50,6 +50,13 @@ func TestFastRulesAgreeWithValidator(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func val(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
 
 func deref(p *int64) any {
 	if p == nil {

@@ -27,7 +27,7 @@ func kindError(name, rule, want string, v []byte) *domain.ValidationError {
 
 // describe names a raw JSON value for a message, truncating long text.
 func describe(v []byte) string {
-	const max = 40
+	const maxLen = 40
 	kind := "number"
 	switch {
 	case len(v) == 0:
@@ -43,11 +43,11 @@ func describe(v []byte) string {
 	case v[0] == 'n':
 		return "null"
 	}
-	text := string(v)
-	if len(text) > max {
-		text = text[:max] + "…"
+	text := []rune(string(v))
+	if len(text) > maxLen {
+		return kind + " " + string(text[:maxLen]) + "…"
 	}
-	return kind + " " + text
+	return kind + " " + string(text)
 }
 
 // unquote returns the text of the JSON string v, or ok=false if v is not a string.

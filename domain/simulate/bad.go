@@ -3,8 +3,6 @@ package simulate
 import (
 	"net/http"
 	"strings"
-
-	"github.com/tidemark/tidemark/domain/carwash"
 )
 
 // Bad input kinds (Delivery.Kind is "bad:" + one of these).
@@ -48,7 +46,7 @@ func (s *Sim) badCarwash(e cwEvent) Delivery {
 		d.Body = []byte("[" + string(render(fs, styleCompact)) + "]")
 	case 4:
 		kind = BadWrongKind
-		if e.typ == carwash.MachineUpdateStatus {
+		if e.typ == machineUpdateStatus {
 			fs = set(fs, "iotIdList", `["abc"]`)
 		} else {
 			fs = set(fs, "iotId", `"abc"`)
@@ -59,7 +57,7 @@ func (s *Sim) badCarwash(e cwEvent) Delivery {
 		switch {
 		case e.orderID != "" && r.IntN(2) == 0:
 			fs = drop(fs, "orderId")
-		case e.typ == carwash.MachineUpdateStatus:
+		case e.typ == machineUpdateStatus:
 			fs = set(fs, "iotIdList", "[]")
 		default:
 			fs = drop(fs, "iotId")

@@ -4,8 +4,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
-
-	"github.com/tidemark/tidemark/domain/carwash"
 )
 
 // MachineTypes are the platform's machine types, given to devices in turn.
@@ -102,7 +100,7 @@ func (d *device) nextOrder(prefix string) string {
 func (d *device) next(r *rand.Rand) cwEvent {
 	if !d.infoSent {
 		d.infoSent = true
-		return cwEvent{typ: carwash.MachineUpdateInfo, iotID: d.iotID, info: d, fullInfo: true,
+		return cwEvent{typ: machineUpdateInfo, iotID: d.iotID, info: d, fullInfo: true,
 			errorStatus: "OK", online: 1}
 	}
 	if len(d.plan) == 0 {
@@ -120,10 +118,10 @@ func (d *device) planCycle(r *rand.Rand) {
 	switch x := r.Float64(); {
 	case x < 0.04:
 		d.errored = true
-		d.plan = append(d.plan, cwEvent{typ: carwash.MachineError,
+		d.plan = append(d.plan, cwEvent{typ: machineError,
 			errorMessage: errorMessages[r.IntN(len(errorMessages))]})
 	case x < 0.08:
-		e := cwEvent{typ: carwash.MachineUpdateInfo, info: d, online: -1, errorStatus: "OK", fullInfo: r.IntN(2) == 0}
+		e := cwEvent{typ: machineUpdateInfo, info: d, online: -1, errorStatus: "OK", fullInfo: r.IntN(2) == 0}
 		if d.errored {
 			e.errorStatus = "ERROR"
 			d.errored = r.IntN(2) == 0
@@ -140,10 +138,10 @@ func (d *device) planCycle(r *rand.Rand) {
 	case "NSELF_HELP_1":
 		d.planWash(r)
 	case "NFULL_AUTO_1":
-		d.planParking(r, carwash.FACarChange, []parkStep{{`"ENTER"`, parkForward}, {`"BACK"`, parkBack},
+		d.planParking(r, faCarChange, []parkStep{{`"ENTER"`, parkForward}, {`"BACK"`, parkBack},
 			{`"SUCCESS"`, parkSuccess}, {`"FAIL"`, parkFail}, {`"WAIT"`, parkWait}, {`"PAUSE"`, parkUnknown}})
 	case "NFULL_AUTO_2":
-		d.planParking(r, carwash.RT2CarChange, []parkStep{{`"FORWARD"`, parkForward}, {`"BACK"`, parkBack},
+		d.planParking(r, rt2CarChange, []parkStep{{`"FORWARD"`, parkForward}, {`"BACK"`, parkBack},
 			{`"SUCCESS"`, parkSuccess}, {"", ""}, {`"WAIT"`, parkWait}, {`"forward"`, parkUnknown}})
 	case "NFULL_AUTO_3":
 		steps := []parkStep{{"16", parkForward}, {"17", parkBack}, {"0", parkSuccess}, {"", ""}, {"", ""}, {"3", parkUnknown}}
@@ -154,7 +152,7 @@ func (d *device) planCycle(r *rand.Rand) {
 				}
 			}
 		}
-		d.planParking(r, carwash.ZYParkChange, steps)
+		d.planParking(r, zyParkChange, steps)
 	case "NTUNNEL_1":
 		d.planTunnel(r)
 	case "WATER_PURIFIER":
@@ -192,22 +190,22 @@ func (d *device) planParking(r *rand.Rand, typ string, s []parkStep) {
 
 func (d *device) planWash(r *rand.Rand) {
 	id := d.nextOrder("W")
-	e := cwEvent{typ: carwash.FinishWash, orderID: id}
+	e := cwEvent{typ: finishWash, orderID: id}
 	if r.IntN(3) == 0 {
 		e.washerID = d.iotID
 	}
 	d.plan = append(d.plan, e)
 	if r.IntN(10) == 0 { // the platform sends FINISH_WASH again when it closes the order
-		d.plan = append(d.plan, cwEvent{typ: carwash.FinishWash, orderID: id})
+		d.plan = append(d.plan, cwEvent{typ: finishWash, orderID: id})
 	}
 	d.lastWash = id
 }
 
 func (d *device) planTunnel(r *rand.Rand) {
 	if r.IntN(10) == 0 {
-		d.plan = append(d.plan, cwEvent{typ: carwash.TT1CarInto, status: `"INTO_TIME_OUT"`})
+		d.plan = append(d.plan, cwEvent{typ: tt1CarInto, status: `"INTO_TIME_OUT"`})
 	} else {
-		d.plan = append(d.plan, cwEvent{typ: carwash.TT1CarInto, status: `"SUCCESS"`})
+		d.plan = append(d.plan, cwEvent{typ: tt1CarInto, status: `"SUCCESS"`})
 		d.inTunnel = append(d.inTunnel, d.nextOrder("T"))
 	}
 	if len(d.inTunnel) == 0 || (len(d.inTunnel) < 3 && r.IntN(2) == 0) {
@@ -219,9 +217,9 @@ func (d *device) planTunnel(r *rand.Rand) {
 	if len(d.pushed) > 0 && r.IntN(20) == 0 { // a car reported pushed out twice: counted once
 		out = append(out, d.pushed[r.IntN(len(d.pushed))])
 	}
-	d.plan = append(d.plan, cwEvent{typ: carwash.TT1CarPushOut, orderIDs: out})
+	d.plan = append(d.plan, cwEvent{typ: tt1CarPushOut, orderIDs: out})
 	for _, id := range out[:n] {
-		d.plan = append(d.plan, cwEvent{typ: carwash.FinishWash, orderID: id})
+		d.plan = append(d.plan, cwEvent{typ: finishWash, orderID: id})
 	}
 	d.pushed = append(d.pushed, out[:n]...)
 	if len(d.pushed) > 16 {
@@ -231,25 +229,25 @@ func (d *device) planTunnel(r *rand.Rand) {
 
 func (d *device) planWater(r *rand.Rand) {
 	if r.IntN(3) == 0 {
-		d.plan = append(d.plan, cwEvent{typ: carwash.WP1UploadTDS,
+		d.plan = append(d.plan, cwEvent{typ: wp1UploadTDS,
 			sourceTds: int64(150 + r.IntN(250)), cleanTds: int64(5 + r.IntN(25))})
 	}
 	id := d.nextOrder("WP")
 	ev := func(typ string) { d.plan = append(d.plan, cwEvent{typ: typ, orderID: id}) }
-	ev(carwash.WP1CardConsumeReady)
+	ev(wp1CardConsumeReady)
 	switch x := r.IntN(10); {
 	case x == 0: // never started: times out, then the platform finishes it
-		ev(carwash.WP1WaitTimeout)
+		ev(wp1WaitTimeout)
 	case x <= 2: // paused, timed out, resumed
-		ev(carwash.WP1StartWater)
-		ev(carwash.WP1WaitTimeout)
-		ev(carwash.WP1StartWater)
+		ev(wp1StartWater)
+		ev(wp1WaitTimeout)
+		ev(wp1StartWater)
 	default:
-		ev(carwash.WP1StartWater)
+		ev(wp1StartWater)
 	}
-	d.plan = append(d.plan, cwEvent{typ: carwash.WP1WorkFinish, orderID: id, volume: int64(r.IntN(4) * 250)})
+	d.plan = append(d.plan, cwEvent{typ: wp1WorkFinish, orderID: id, volume: int64(r.IntN(4) * 250)})
 	if r.IntN(30) == 0 { // a late START_WATER never reopens a finished order
-		ev(carwash.WP1StartWater)
+		ev(wp1StartWater)
 	}
 }
 
@@ -264,9 +262,9 @@ func (e *cwEvent) fields(stringTime bool) []field {
 		fs = append(fs, field{"iotId", jint(e.iotID)})
 	}
 	switch e.typ {
-	case carwash.MachineUpdateStatus:
+	case machineUpdateStatus:
 		fs = append(fs, field{"iotIdList", jints(e.iotIDs)}, field{"status", e.status})
-	case carwash.MachineUpdateInfo:
+	case machineUpdateInfo:
 		d := e.info
 		if e.fullInfo {
 			fs = append(fs, field{"name", jstr(d.name)}, field{"country", jstr(d.country)},
@@ -282,11 +280,11 @@ func (e *cwEvent) fields(stringTime bool) []field {
 		case 0:
 			fs = append(fs, field{"onlineStatus", `"OFFLINE"`})
 		}
-	case carwash.MachineError:
+	case machineError:
 		fs = append(fs, field{"errorMessage", jstr(e.errorMessage)}, field{"createTime", jstr(e.createTime)})
-	case carwash.TT1CarPushOut:
+	case tt1CarPushOut:
 		fs = append(fs, field{"orderIdList", jstrs(e.orderIDs)})
-	case carwash.WP1UploadTDS:
+	case wp1UploadTDS:
 		fs = append(fs, field{"sourceTds", jint(e.sourceTds)}, field{"cleanTds", jint(e.cleanTds)})
 	case unknownType:
 		fs = append(fs, field{"deviceSn", `"SN-` + jint(e.callTime%100000) + `"`}, field{"uptimeSec", jint(e.callTime % 86400)})
@@ -294,10 +292,10 @@ func (e *cwEvent) fields(stringTime bool) []field {
 	if e.orderID != "" {
 		fs = append(fs, field{"orderId", jstr(e.orderID)})
 	}
-	if e.status != "" && e.typ != carwash.MachineUpdateStatus {
+	if e.status != "" && e.typ != machineUpdateStatus {
 		fs = append(fs, field{"status", e.status})
 	}
-	if e.typ == carwash.WP1WorkFinish {
+	if e.typ == wp1WorkFinish {
 		fs = append(fs, field{"volume", jint(e.volume)})
 	}
 	return fs

@@ -54,7 +54,7 @@ func newOrder(r *rand.Rand, seed uint64, n int, anomaly int) *order {
 		o.detention = int64(1 + r.IntN(7))
 	}
 	price := int64(20+r.IntN(40)) * 100_000 // 2.0 to 5.9 TRX a delegation
-	last := o.max                            // totalDelegateNums of the last callback
+	last := o.max                           // totalDelegateNums of the last callback
 	if r.IntN(10) < 3 {
 		last = int64(1 + r.IntN(int(o.max))) // stopped or still running
 	}

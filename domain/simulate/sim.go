@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/tidemark/tidemark/domain/carwash"
 	"github.com/tidemark/tidemark/domain/energy"
 )
 
@@ -70,8 +69,9 @@ type pending struct {
 }
 
 type retry struct {
-	due int64 // emitted once Counts.Deliveries reaches it
-	d   Delivery
+	due          int64 // emitted once Counts.Deliveries reaches it
+	d            Delivery
+	reserialized bool
 }
 
 // New returns a simulator for cfg. Zero Start, Step and ReorderWindow get
@@ -106,6 +106,9 @@ func (s *Sim) Next() (Delivery, bool) {
 	for i, rt := range s.retries {
 		if rt.due <= s.counts.Deliveries {
 			s.retries = slices.Delete(s.retries, i, i+1)
+			if rt.reserialized {
+				s.counts.Reserialized++
+			}
 			return s.emit(rt.d), true
 		}
 	}
@@ -181,14 +184,14 @@ func (s *Sim) scheduleRetries(p *pending) {
 	}
 	due := s.counts.Deliveries + 1
 	for range 1 + s.r.IntN(3) {
-		d := p.d
-		d.Dup = true
+		rt := retry{d: p.d}
+		rt.d.Dup = true
 		if s.cfg.ReserializeRate > 0 && s.r.Float64() < s.cfg.ReserializeRate {
-			d.Body = reserialize(s.r, p.fs, p.st)
-			s.counts.Reserialized++
+			rt.d.Body, rt.reserialized = reserialize(s.r, p.fs, p.st), true
 		}
 		due += int64(s.r.IntN(8))
-		s.retries = append(s.retries, retry{due: due, d: d})
+		rt.due = due
+		s.retries = append(s.retries, rt)
 		due++
 	}
 }
@@ -217,7 +220,7 @@ func (s *Sim) produceCarwash(bad bool) pending {
 		e = s.devices[s.r.IntN(len(s.devices))].next(s.r)
 	}
 	e.callTime = s.tick()
-	if e.typ == carwash.MachineError {
+	if e.typ == machineError {
 		e.createTime = createTimeOf(s.r, e.callTime)
 	}
 	if bad {
@@ -238,16 +241,16 @@ func (s *Sim) badBase() cwEvent {
 	dv := s.devices[s.r.IntN(len(s.devices))]
 	switch s.r.IntN(5) {
 	case 0:
-		return cwEvent{typ: carwash.FinishWash, iotID: dv.iotID, orderID: "W" + strconv.FormatInt(dv.iotID, 10) + "-X"}
+		return cwEvent{typ: finishWash, iotID: dv.iotID, orderID: "W" + strconv.FormatInt(dv.iotID, 10) + "-X"}
 	case 1:
-		return cwEvent{typ: carwash.MachineError, iotID: dv.iotID, errorMessage: errorMessages[0]}
+		return cwEvent{typ: machineError, iotID: dv.iotID, errorMessage: errorMessages[0]}
 	case 2:
-		return cwEvent{typ: carwash.FACarChange, iotID: dv.iotID, status: `"ENTER"`, park: parkForward}
+		return cwEvent{typ: faCarChange, iotID: dv.iotID, status: `"ENTER"`, park: parkForward}
 	case 3:
-		return cwEvent{typ: carwash.WP1StartWater, iotID: dv.iotID, orderID: "WP" + strconv.FormatInt(dv.iotID, 10) + "-X"}
+		return cwEvent{typ: wp1StartWater, iotID: dv.iotID, orderID: "WP" + strconv.FormatInt(dv.iotID, 10) + "-X"}
 	}
 	if len(s.devices) < 2 {
-		return cwEvent{typ: carwash.TT1CarInto, iotID: dv.iotID, status: `"SUCCESS"`}
+		return cwEvent{typ: tt1CarInto, iotID: dv.iotID, status: `"SUCCESS"`}
 	}
 	return s.fleetStatus()
 }
@@ -268,7 +271,7 @@ func (s *Sim) fleetStatus() cwEvent {
 			ids = append(ids, id)
 		}
 	}
-	e := cwEvent{typ: carwash.MachineUpdateStatus, iotIDs: ids, online: 1, status: "1"}
+	e := cwEvent{typ: machineUpdateStatus, iotIDs: ids, online: 1, status: "1"}
 	if s.r.IntN(10) < 3 {
 		e.online, e.status = 0, "0"
 	}

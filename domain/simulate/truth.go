@@ -6,8 +6,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-
-	"github.com/tidemark/tidemark/domain/carwash"
 )
 
 // Truth is what the read models must show once every valid callback Next
@@ -139,7 +137,7 @@ func (m *truthModel) apply(p *pending) {
 	switch {
 	case p.cw != nil:
 		e := p.cw
-		if e.typ == carwash.MachineUpdateStatus {
+		if e.typ == machineUpdateStatus {
 			for _, id := range e.iotIDs {
 				m.device(id).apply(e)
 			}
@@ -218,7 +216,7 @@ func (d *deviceModel) apply(e *cwEvent) {
 	d.events++
 	d.lastEventAt = max(d.lastEventAt, t)
 	switch e.typ {
-	case carwash.MachineUpdateInfo:
+	case machineUpdateInfo:
 		if e.fullInfo {
 			d.machineType.offer(e.info.machineType, t)
 		}
@@ -228,37 +226,37 @@ func (d *deviceModel) apply(e *cwEvent) {
 		if e.online >= 0 {
 			d.online.offer(e.online == 1, t)
 		}
-	case carwash.MachineUpdateStatus:
+	case machineUpdateStatus:
 		d.online.offer(e.online == 1, t)
-	case carwash.MachineError:
+	case machineError:
 		d.errorCount++
 		d.lastError.offer(LastError{Message: e.errorMessage, CreateTime: e.createTime, At: t}, t)
-	case carwash.FACarChange, carwash.RT2CarChange, carwash.ZYParkChange:
+	case faCarChange, rt2CarChange, zyParkChange:
 		d.parking.offer(Parking{Status: e.park, CallbackType: e.typ, At: t}, t)
-	case carwash.FinishWash:
+	case finishWash:
 		if d.washes == nil {
 			d.washes = map[string]bool{}
 		}
 		d.washes[e.orderID] = true
 		d.lastWash.offer(e.orderID, t)
-	case carwash.TT1CarInto:
+	case tt1CarInto:
 		if e.status == `"SUCCESS"` {
 			d.entries++
 			d.lastEntryAt = max(d.lastEntryAt, t)
 		} else {
 			d.timeouts++
 		}
-	case carwash.TT1CarPushOut:
+	case tt1CarPushOut:
 		if d.pushed == nil {
 			d.pushed = map[string]bool{}
 		}
 		for _, id := range e.orderIDs {
 			d.pushed[id] = true
 		}
-	case carwash.WP1UploadTDS:
+	case wp1UploadTDS:
 		d.water = true
 		d.tds.offer([2]int64{e.sourceTds, e.cleanTds}, t)
-	case carwash.WP1CardConsumeReady, carwash.WP1StartWater, carwash.WP1WaitTimeout, carwash.WP1WorkFinish:
+	case wp1CardConsumeReady, wp1StartWater, wp1WaitTimeout, wp1WorkFinish:
 		d.water = true
 		if d.wpOrders == nil {
 			d.wpOrders = map[string]*wpOrder{}
@@ -269,15 +267,15 @@ func (d *deviceModel) apply(e *cwEvent) {
 			d.wpOrders[e.orderID] = o
 		}
 		switch e.typ {
-		case carwash.WP1WorkFinish:
+		case wp1WorkFinish:
 			o.hasFinish = true
 			o.finished.offer(e.volume, t)
-		case carwash.WP1CardConsumeReady:
-			o.status.offer(carwash.SessionReady, t)
-		case carwash.WP1StartWater:
-			o.status.offer(carwash.SessionDispensing, t)
+		case wp1CardConsumeReady:
+			o.status.offer(sessionReady, t)
+		case wp1StartWater:
+			o.status.offer(sessionDispensing, t)
 		default:
-			o.status.offer(carwash.SessionTimedOut, t)
+			o.status.offer(sessionTimedOut, t)
 		}
 		d.session.offer(e.orderID, t)
 	}
@@ -323,7 +321,7 @@ func (d *deviceModel) result() DeviceTruth {
 			o := d.wpOrders[d.session.v]
 			if o.hasFinish { // FINISHED is final
 				vol := o.finished.v
-				wp.Session = &Session{OrderID: d.session.v, Status: carwash.SessionFinished, VolumeLeftMl: &vol, At: o.finished.at}
+				wp.Session = &Session{OrderID: d.session.v, Status: sessionFinished, VolumeLeftMl: &vol, At: o.finished.at}
 			} else {
 				wp.Session = &Session{OrderID: d.session.v, Status: o.status.v, At: o.status.at}
 			}

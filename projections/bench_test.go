@@ -1,0 +1,129 @@
+package projections
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidemark/tidemark/domain"
+)
+
+// BenchmarkRebuild imports N events (TIDEMARK_BENCH_EVENTS, default
+// 100,000; half car-wash over 2,000 devices, half energy over N/20 orders),
+// then rebuilds all projections. Reported beside the rebuild rate is the
+// baseline measured in the same run: reading the same events with ReadAll
+// without folding. peak-RSS-MB is VmHWM, reset before the rebuild.
+func BenchmarkRebuild(b *testing.B) {
+	for _, d := range []string{"postgres", "sqlite"} {
+		b.Run(d, func(b *testing.B) { benchRebuild(b, d) })
+	}
+}
+
+func benchRebuild(b *testing.B, dialect string) {
+	n := 100_000
+	if s := os.Getenv("TIDEMARK_BENCH_EVENTS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			b.Fatalf("TIDEMARK_BENCH_EVENTS=%q", s)
+		}
+		n = v
+	}
+	e := newEnv(b, dialect)
+	ctx := context.Background()
+	sc := newScenario(7, 2000, max(1, n/20))
+	im := newImporter()
+	var imported int64
+	for imported < int64(n) {
+		chunk := min(50_000, n-int(imported))
+		evs := im.events(b, sc.deliveries(chunk, 0.5))
+		w, err := e.store.Import(ctx, evs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		imported += w
+	}
+	for {
+		head, err := e.store.Head(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if head.Seq >= imported {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cfg := e.config(func(c *Config) { c.DropGrace = time.Millisecond })
+
+	var readDur, rebuildDur time.Duration
+	var peak float64
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		var read int64
+		pos := domain.Start
+		for {
+			batch, err := e.store.ReadAll(ctx, pos, DefaultRebuildBatchSize)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(batch) == 0 {
+				break
+			}
+			read += int64(len(batch))
+			pos = batch[len(batch)-1].Position
+		}
+		readDur += time.Since(t0)
+		if read != imported {
+			b.Fatalf("read %d events, imported %d", read, imported)
+		}
+
+		runtime.GC()
+		debug.FreeOSMemory()
+		resetPeakRSS()
+		t1 := time.Now()
+		res, err := Rebuild(ctx, cfg, RebuildOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rebuildDur += time.Since(t1)
+		peak = max(peak, peakRSSMB())
+		if len(res) != 3 || res[0].Events == 0 {
+			b.Fatalf("rebuild results: %+v", res)
+		}
+	}
+	b.StopTimer()
+	rate := float64(imported) * float64(b.N) / rebuildDur.Seconds()
+	readRate := float64(imported) * float64(b.N) / readDur.Seconds()
+	b.ReportMetric(rate, "events/s")
+	b.ReportMetric(readRate, "readall-events/s")
+	b.ReportMetric(rate/readRate, "rebuild/readall")
+	b.ReportMetric(peak, "peak-RSS-MB")
+	b.ReportMetric(float64(imported), "events")
+}
+
+// resetPeakRSS resets VmHWM (Linux: "5" to clear_refs), so the peak seen
+// is the rebuild's, not the data generation's.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSSMB reads VmHWM from /proc/self/status, in MiB.
+func peakRSSMB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
