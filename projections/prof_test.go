@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"os"
+	"runtime/pprof"
 	"testing"
 	"time"
 )
@@ -26,6 +27,9 @@ func TestProfRebuild(t *testing.T) {
 	}
 	waitCount(t, e, int(imported))
 	cfg := e.config(func(c *Config) { c.DropGrace = time.Millisecond })
+	f, _ := os.Create("/tmp/rebuild.prof")
+	_ = pprof.StartCPUProfile(f)
+	defer pprof.StopCPUProfile()
 	t0 := time.Now()
 	last := ""
 	_, err := Rebuild(ctx, cfg, RebuildOptions{Progress: func(p Progress) {
