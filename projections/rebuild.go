@@ -433,12 +433,15 @@ func (r *Runner) writeBuilds(ctx context.Context, builds []*build) error {
 		go func() {
 			defer wg.Done()
 			errs[i] = r.inTx(ctx, func(q sqlq, raw rawConn) error {
+				t0 := time.Now()
 				if err := b.fold.Flush(ctx, &Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}, true); err != nil {
 					return err
 				}
+				t1 := time.Now()
 				if err := finishTables(ctx, q, b.p, b.suffix); err != nil {
 					return err
 				}
+				r.cfg.Logger.Info("DEBUG write", "p", b.p.Name(), "flush", t1.Sub(t0), "finish", time.Since(t1))
 				now := r.cfg.Clock.Now()
 				for _, pe := range b.poison {
 					if err := recordPoison(ctx, q, pe, now); err != nil {

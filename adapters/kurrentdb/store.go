@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kurrent-io/KurrentDB-Client-Go/kurrentdb"
+
 	"github.com/tidemark/tidemark/domain"
 )
 
@@ -55,15 +57,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kurrentdb: %w", err)
 	}
-	life, stop := context.WithCancel(context.Background())
-	s := &Store{
-		opts:  opts,
-		names: names{prefix: opts.StreamPrefix},
-		link:  newLink(cfg),
-		watch: newWatcher(),
-		life:  life,
-		stop:  stop,
-	}
+	s := newStore(cfg, opts)
 	pctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()
 	if err := s.ping(pctx); err != nil {
@@ -74,6 +68,19 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("kurrentdb: open %s: %w", redact(url), interpretError(err))
 	}
 	return s, nil
+}
+
+// newStore makes a Store without contacting the server.
+func newStore(cfg *kurrentdb.Configuration, opts Options) *Store {
+	life, stop := context.WithCancel(context.Background())
+	return &Store{
+		opts:  opts,
+		names: names{prefix: opts.StreamPrefix},
+		link:  newLink(cfg),
+		watch: newWatcher(),
+		life:  life,
+		stop:  stop,
+	}
 }
 
 // Close stops the watcher and releases the client. It is idempotent.

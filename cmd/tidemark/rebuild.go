@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/tidemark/tidemark/domain"
+	"github.com/tidemark/tidemark/projections"
+)
+
+// cmdRebuild rebuilds projections blue/green while any running `serve`
+// keeps answering from the old version, or with --until writes a
+// point-in-time copy for analysts without touching the served version.
+func cmdRebuild(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	dbURL := fs.String("database-url", envOr(e.getenv, "TIDEMARK_DATABASE_URL", "sqlite://./var/tidemark.db"), "database (env TIDEMARK_DATABASE_URL)")
+	names := fs.String("projection", "", "comma-separated projections to rebuild (default: all: devices, orders, ledger)")
+	until := fs.String("until", "", "RFC 3339 time: build a point-in-time copy of the events recorded up to it instead")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	opts := projections.RebuildOptions{Projections: splitTokens(*names)}
+	if *until != "" {
+		t, err := time.Parse(time.RFC3339Nano, *until)
+		if err != nil {
+			return fmt.Errorf("--until: %q is not an RFC 3339 time", *until)
+		}
+		opts.Until = t
+	}
+	st, err := openStorage(ctx, *dbURL, time.Second, domain.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bar := newProgress(e.stderr)
+	opts.Progress = bar.update
+	results, err := projections.Rebuild(ctx, projections.Config{Store: st.Events, DB: st.DB, Logger: newLogger(Config{LogLevel: "warn"}, e)}, opts)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		what := fmt.Sprintf("now serving version %d", r.Version)
+		if r.Version == 0 {
+			what = "point-in-time copy"
+		}
+		fmt.Fprintf(e.stdout, "%s: %s, %d events in %s, tables %s, poison %d\n",
+			r.Projection, what, r.Events, r.Duration.Round(time.Millisecond), strings.Join(r.Tables, ", "), r.Poison)
+	}
+	return nil
+}
+
+// progress draws a bar on a terminal and plain lines elsewhere.
+type progress struct {
+	w        io.Writer
+	bar      *progressbar.ProgressBar
+	tty      bool
+	phase    string
+	lastLine time.Time
+}
+
+func newProgress(w io.Writer) *progress { return &progress{w: w, tty: isTerminal(w)} }
+
+func (p *progress) update(pr projections.Progress) {
+	if p.tty {
+		if p.bar == nil || pr.Phase != p.phase {
+			if p.bar != nil {
+				p.bar.Finish()
+				fmt.Fprintln(p.w)
+			}
+			p.bar = progressbar.NewOptions64(max(pr.Total, 1), progressbar.OptionSetWriter(p.w),
+				progressbar.OptionSetDescription(pr.Phase), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("events"), progressbar.OptionThrottle(100*time.Millisecond))
+		}
+		p.bar.ChangeMax64(max(pr.Total, 1))
+		p.bar.Set64(pr.Done)
+	} else if pr.Phase != p.phase || time.Since(p.lastLine) > 5*time.Second {
+		fmt.Fprintf(p.w, "rebuild %s: %d/%d events, %.0f events/s, ETA %.0fs\n", pr.Phase, pr.Done, pr.Total, pr.Rate, pr.ETASeconds)
+		p.lastLine = time.Now()
+	}
+	p.phase = pr.Phase
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
+}
