@@ -66,8 +66,12 @@ func operation(rt route) map[string]any {
 		op["parameters"] = params
 	}
 	if rt.doc.body != "" {
+		bodySchema := map[string]any{"type": "object"}
+		if rt.doc.body != "application/json" {
+			bodySchema = map[string]any{"type": "string"}
+		}
 		op["requestBody"] = map[string]any{"required": true,
-			"content": map[string]any{rt.doc.body: map[string]any{"schema": map[string]any{"type": "object"}}}}
+			"content": map[string]any{rt.doc.body: map[string]any{"schema": bodySchema}}}
 	}
 	status := rt.doc.status
 	if status == 0 {
@@ -75,7 +79,11 @@ func operation(rt route) map[string]any {
 	}
 	ok := map[string]any{"description": http.StatusText(status)}
 	if rt.doc.response != nil {
-		ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaOf(rt.doc.response)}}
+		content := map[string]any{"application/json": map[string]any{"schema": schemaOf(rt.doc.response)}}
+		if strings.HasPrefix(rt.path, "/v1/billing/") { // format=csv
+			content["text/csv"] = map[string]any{"schema": map[string]any{"type": "string"}}
+		}
+		ok["content"] = content
 	} else {
 		ok["content"] = map[string]any{"application/octet-stream": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
 	}

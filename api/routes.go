@@ -33,7 +33,7 @@ var (
 // routeTable lists every endpoint; see route.
 func routeTable() []route {
 	callbackErrors := []int{400, 401, 413, 415, 422, 429, 503}
-	return []route{
+	routes := []route{
 		{"POST", "/v1/callbacks/carwash", authNone, (*Server).handleCarwash, opDoc{
 			summary: "Car-wash platform callback", body: "application/json",
 			params:   []param{{name: "token", in: "query", typ: "string", desc: "shared secret when TIDEMARK_CARWASH_TOKEN is set"}},
@@ -98,6 +98,7 @@ func routeTable() []route {
 		{"GET", "/readyz", authNone, (*Server).handleReadyz, opDoc{summary: "Readiness: store reachable, migrations applied, projections not failed",
 			response: typeOf[statusAnswer](), errors: []int{503}}},
 	}
+	return append(routes, billingRoutes()...)
 }
 
 type itemsOf[T any] struct {

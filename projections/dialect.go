@@ -82,11 +82,12 @@ func (f flavor) lockSuffix(exclusive bool) string {
 	return " FOR SHARE"
 }
 
-// execer is what both *sql.DB, *sql.Conn and *sql.Tx offer.
+// execer is what *sql.DB, *sql.Conn and *sql.Tx all offer.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 // sqlq runs ?-placeholder queries with bound parameters on one executor.
@@ -101,6 +102,10 @@ func (q sqlq) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 func (q sqlq) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return q.x.QueryContext(ctx, q.f.rebind(query), args...)
+}
+
+func (q sqlq) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	return q.x.PrepareContext(ctx, q.f.rebind(query))
 }
 
 func (q sqlq) queryRow(ctx context.Context, query string, args ...any) *sql.Row {

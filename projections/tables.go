@@ -106,7 +106,7 @@ func (f flavor) colType(c ColType) string {
 		return "INTEGER"
 	case JSON:
 		if pg {
-			return "JSONB"
+			return "JSON"
 		}
 		return "TEXT"
 	case Time:

@@ -85,14 +85,19 @@ func (tx *Tx) Write(ctx context.Context, t *Table, rows RowSource) error {
 }
 
 // insertRows writes multi-row INSERT statements, upserting when asked.
+// Each statement size is prepared once per call.
 func insertRows(ctx context.Context, q sqlq, name string, t *Table, rows RowSource, upsert bool) (int64, error) {
 	cols := t.colNames()
-	per := 30000 / len(cols) // under both dialects' bound-parameter limits
+	// Parameters per statement: modernc.org/sqlite matches each bound
+	// parameter by a linear search over the arguments (quadratic in their
+	// number), so SQLite statements stay small; PostgreSQL takes up to 65535.
+	budget := 30000
+	if q.f == flavorSQLite {
+		budget = 512
+	}
+	per := max(1, budget/len(cols))
 	if upsert && per > 500 {
 		per = 500
-	}
-	if per < 1 {
-		per = 1
 	}
 	head := fmt.Sprintf("INSERT INTO %s (%s) VALUES ", quote(name), quoteList(cols))
 	tail := ""
@@ -102,17 +107,26 @@ func insertRows(ctx context.Context, q sqlq, name string, t *Table, rows RowSour
 	rowPH := "(" + placeholders(len(cols)) + ")"
 	args := make([]any, 0, per*len(cols))
 	var total int64
-	stmts := map[int]string{}
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			_ = st.Close()
+		}
+	}()
 	flush := func(n int) error {
 		if n == 0 {
 			return nil
 		}
-		s, ok := stmts[n]
+		st, ok := stmts[n]
 		if !ok {
-			s = head + strings.Repeat(rowPH+", ", n-1) + rowPH + tail
-			stmts[n] = s
+			var err error
+			st, err = q.prepare(ctx, head+strings.Repeat(rowPH+", ", n-1)+rowPH+tail)
+			if err != nil {
+				return err
+			}
+			stmts[n] = st
 		}
-		if _, err := q.exec(ctx, s, args...); err != nil {
+		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return err
 		}
 		total += int64(n)

@@ -122,6 +122,11 @@ func call[T any](s *Store, ctx context.Context, fn func(ctx context.Context, c *
 	go func() {
 		defer cancel()
 		v, err := fn(opCtx, c.client)
+		if isNotLeader(err) {
+			// The node refused (nothing was done) and the client has
+			// queued a reconnect to the leader it named: once more.
+			v, err = fn(opCtx, c.client)
+		}
 		s.link.release(c, err)
 		done <- outcome{v, err}
 	}()
@@ -146,4 +151,9 @@ func (s *Store) fail(ctx context.Context, err error) error {
 		return cerr
 	}
 	return interpretError(err)
+}
+
+func isNotLeader(err error) bool {
+	var kerr *kurrentdb.Error
+	return errors.As(err, &kerr) && kerr.Code() == kurrentdb.ErrorCodeNotLeader
 }

@@ -125,3 +125,29 @@ func TestCallHonoursCtx(t *testing.T) {
 		t.Fatalf("call after Close: %v, want errClosed", err)
 	}
 }
+
+// TestCallRetriesOnceOnNotLeader: a follower's "not leader" did nothing
+// and the client reconnects to the leader it names, so the call is made
+// once more; a second refusal is the caller's ErrUnavailable.
+func TestCallRetriesOnceOnNotLeader(t *testing.T) {
+	s := offlineStore(t, Options{})
+	tries := 0
+	got, err := call(s, context.Background(), func(context.Context, *kurrentdb.Client) (string, error) {
+		tries++
+		if tries == 1 {
+			return "", clientError(t, kurrentdb.ErrorCodeNotLeader, nil)
+		}
+		return "leader", nil
+	})
+	if err != nil || got != "leader" || tries != 2 {
+		t.Fatalf("got %q, %v after %d tries; want the second try's answer", got, err, tries)
+	}
+	tries = 0
+	_, err = call(s, context.Background(), func(context.Context, *kurrentdb.Client) (string, error) {
+		tries++
+		return "", clientError(t, kurrentdb.ErrorCodeNotLeader, nil)
+	})
+	if !errors.Is(err, domain.ErrUnavailable) || tries != 2 {
+		t.Fatalf("%v after %d tries; want ErrUnavailable after 2", err, tries)
+	}
+}

@@ -27,7 +27,9 @@ func tailWith(v int64, held ...uuid.UUID) *tail {
 	return t
 }
 
-func storedAt(v int64) stored { return stored{version: v, pos: domain.Position{TxID: uint64(v * 100), Seq: v * 100}} }
+func storedAt(v int64) stored {
+	return stored{version: v, pos: domain.Position{TxID: uint64(v * 100), Seq: v * 100}}
+}
 
 func TestPlan(t *testing.T) {
 	old := ids(3)

@@ -35,12 +35,14 @@
 //     stream per batch) for the request's ids, noting the stream's last
 //     version. The search stops when every id is found, at the first event
 //     recorded more than Options.DedupeHorizon ago (1h) or after
-//     Options.DedupeLimit events (10,000). A callback's retries (same id,
+//     Options.DedupeLimit events (1,000). A callback's retries (same id,
 //     same stream, since both come from the body) arrive within minutes;
 //     an id older than the window is not seen and would be written again,
 //     the one way in which this store is weaker than PostgreSQL's unique
 //     index. The dedupe scope is the stream, which for Tidemark's
-//     deterministic ids is where a duplicate lands.
+//     deterministic ids is where a duplicate lands. A batch with new events
+//     reads the whole window of each stream it touches, so DedupeLimit
+//     trades write throughput against how far back a retry is recognised.
 //  2. Ids found are reported as duplicates. If all are found, the request
 //     succeeds, writing nothing. Otherwise the expected version is checked
 //     against the version read (AnyVersion passes) and only the new events

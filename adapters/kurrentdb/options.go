@@ -21,7 +21,7 @@ type Options struct {
 	// DedupeHorizon and DedupeLimit bound the search for already stored
 	// event ids before an append (see the package doc): the stream's events
 	// are scanned newest first, stopping at the first one recorded more than
-	// DedupeHorizon ago or after DedupeLimit events. Defaults 1h and 10,000;
+	// DedupeHorizon ago or after DedupeLimit events. Defaults 1h and 1,000;
 	// a negative DedupeHorizon removes the time bound.
 	DedupeHorizon time.Duration
 	DedupeLimit   int
@@ -68,7 +68,7 @@ func (o Options) withDefaults() Options {
 		o.DedupeHorizon = time.Hour
 	}
 	if o.DedupeLimit == 0 {
-		o.DedupeLimit = 10_000
+		o.DedupeLimit = 1_000
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = 8

@@ -12,11 +12,12 @@ import (
 // Positions. An event's place in $all is the pair (commit, prepare), both
 // byte offsets in the transaction log, ordered by commit then prepare. It
 // maps to domain.Position{TxID: commit, Seq: prepare}, and Position.Less
-// compares TxID then Seq: the same order. Every event Tidemark writes is
-// its own prepare (no explicit transactions), so the two are normally
-// equal; the pair is kept whole so a log written by other tools still
-// reads back in order. domain.Start (0.0) is the start of $all: position 0
-// holds the log's first system record, never an event of ours.
+// compares TxID then Seq: the same order. Current servers report
+// commit = prepare for events appended without explicit transactions (all
+// of Tidemark's); events of one transaction may share a commit position
+// and differ in prepare, which the pair still orders. domain.Start (0.0)
+// is the start of $all: position 0 holds the log's first system record,
+// never an event of ours.
 //
 // A projection checkpoint is this pair, stored by the runner as it stores
 // a PostgreSQL (xid, seq) pair. Log offsets stay far below 2^63, so

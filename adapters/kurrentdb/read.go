@@ -208,9 +208,10 @@ func (s *Store) Head(ctx context.Context) (domain.Position, error) {
 	return head, nil
 }
 
-// ping reads the last record of $all: it checks that a node answers and
-// that our credentials may read $all, which the store needs.
-func (s *Store) ping(ctx context.Context) error {
+// Ping reads the last record of $all: it checks that a node answers and
+// that our credentials may read $all, which the store needs. Readiness
+// checks can call it.
+func (s *Store) Ping(ctx context.Context) error {
 	_, err := call(s, ctx, func(ctx context.Context, c *kurrentdb.Client) (struct{}, error) {
 		rs, err := c.ReadAll(ctx, kurrentdb.ReadAllOptions{Direction: kurrentdb.Backwards, From: kurrentdb.End{}}, 1)
 		if err != nil {

@@ -60,7 +60,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	s := newStore(cfg, opts)
 	pctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()
-	if err := s.ping(pctx); err != nil {
+	if err := s.Ping(pctx); err != nil {
 		_ = s.Close()
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("no answer within %v: %w", opts.ConnectTimeout, domain.ErrUnavailable)

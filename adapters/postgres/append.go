@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -86,23 +87,30 @@ func worthSlowPath(err error) bool {
 }
 
 func (s *Store) begin(ctx context.Context) (pgx.Tx, error) {
-	// READ COMMITTED matters: each statement after the locks must see what
-	// the previous holders committed.
+	// READ COMMITTED: see lookup.
 	return s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 }
 
+// appendFast runs the batch as one transaction in two round trips: BEGIN,
+// locks and lookups in the first pipeline; inserts, NOTIFY and COMMIT in
+// the second.
 func (s *Store) appendFast(ctx context.Context, reqs []domain.AppendRequest, ids [][]string, todo []int,
 	results []domain.AppendResult, errs []error) (bool, error) {
-	tx, err := s.begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return false, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
-	out, wrote, err := s.write(ctx, tx, reqs, ids, todo, true)
-	if err != nil {
-		return false, err
+	// A connection released inside a transaction is closed by the pool, so
+	// a failed ROLLBACK cannot leak the transaction to the next user.
+	defer conn.Release()
+	out, wrote, err := s.write(ctx, conn, reqs, ids, todo, writeMode{lock: true, txControl: true})
+	if err == nil && !wrote {
+		_, err = conn.Exec(ctx, "COMMIT") // nothing written: only releases the locks
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err != nil {
+		rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(rbCtx, "ROLLBACK") // a WARNING if COMMIT already ended it
 		return false, err
 	}
 	for k, i := range todo {
@@ -129,7 +137,7 @@ func (s *Store) appendSlow(ctx context.Context, reqs []domain.AppendRequest, ids
 			if _, err := tx.Exec(ctx, "SAVEPOINT request"); err != nil {
 				return false, err
 			}
-			out, wrote, err := s.write(ctx, tx, reqs, ids, []int{i}, false)
+			out, wrote, err := s.write(ctx, tx, reqs, ids, []int{i}, writeMode{})
 			if err == nil {
 				outs[k] = out[0]
 				wroteAny = wroteAny || wrote
@@ -196,13 +204,24 @@ type newRows struct {
 	data, raw, meta     [][]byte
 }
 
-// write plans and writes the requests idx inside tx (taking the stream
-// locks first when lock is set). Version conflicts become outcomes; an
-// error means the transaction (or savepoint) must be rolled back. It
-// reports whether any event was written.
-func (s *Store) write(ctx context.Context, tx pgx.Tx, reqs []domain.AppendRequest, ids [][]string, idx []int, lock bool) ([]outcome, bool, error) {
+// batcher is a transaction or a connection.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// writeMode says what write adds to its two pipelines.
+type writeMode struct {
+	lock      bool // take the stream locks first
+	txControl bool // open the transaction (BEGIN) and, if anything is written, COMMIT it
+}
+
+// write plans and writes the requests idx on q. Version conflicts become
+// outcomes; an error means the transaction (or savepoint) must be rolled
+// back. It reports whether any event was written (and, with txControl,
+// committed).
+func (s *Store) write(ctx context.Context, q batcher, reqs []domain.AppendRequest, ids [][]string, idx []int, mode writeMode) ([]outcome, bool, error) {
 	streams := streamsOf(reqs, idx)
-	versions, found, err := lookup(ctx, tx, streams, idsOf(ids, idx), lock)
+	versions, found, err := lookup(ctx, q, streams, idsOf(ids, idx), mode)
 	if err != nil {
 		return nil, false, err
 	}
@@ -262,7 +281,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, reqs []domain.AppendReques
 	}
 
 	if len(rows.ids) > 0 {
-		if err := s.insert(ctx, tx, rows, versions, slotsByRow(slots, len(rows.ids))); err != nil {
+		if err := s.insert(ctx, q, rows, versions, slotsByRow(slots, len(rows.ids)), mode.txControl); err != nil {
 			return nil, false, err
 		}
 	}
@@ -292,18 +311,23 @@ func idsOf(ids [][]string, idx []int) []string {
 // versions and which ids are stored, in one round trip. The reads run
 // after the locks are granted, so they see everything the previous
 // holders committed.
-func lookup(ctx context.Context, tx pgx.Tx, streams, ids []string, lock bool) (map[string]int64, map[string]*slot, error) {
+func lookup(ctx context.Context, q batcher, streams, ids []string, mode writeMode) (map[string]int64, map[string]*slot, error) {
 	b := &pgx.Batch{}
-	if lock {
+	if mode.txControl {
+		// READ COMMITTED matters: each statement after the locks must see
+		// what the previous holders committed.
+		b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	}
+	if mode.lock {
 		b.Queue(lockStreamsSQL, streams)
 	}
 	b.Queue(`SELECT stream, version FROM streams WHERE stream = ANY($1::text[])`, streams)
 	b.Queue(`SELECT id::text, stream_version, tx_id, seq FROM events WHERE id = ANY($1::uuid[])`, ids)
-	br := tx.SendBatch(ctx, b)
+	br := q.SendBatch(ctx, b)
 	versions := make(map[string]int64, len(streams))
 	found := make(map[string]*slot, len(ids))
 	err := func() error {
-		if lock {
+		for range b.Len() - 2 { // BEGIN, locks
 			if _, err := br.Exec(); err != nil {
 				return err
 			}
@@ -347,9 +371,10 @@ func slotsByRow(slots [][]*slot, n int) []*slot {
 	return byRow
 }
 
-// insert writes the new events, moves the stream versions and notifies
-// listeners (delivered at commit), in one round trip.
-func (s *Store) insert(ctx context.Context, tx pgx.Tx, rows newRows, versions map[string]int64, byRow []*slot) error {
+// insert writes the new events, moves the stream versions, notifies
+// listeners (delivered at commit) and, with commit, commits, in one round
+// trip.
+func (s *Store) insert(ctx context.Context, q batcher, rows newRows, versions map[string]int64, byRow []*slot, commit bool) error {
 	seen := map[string]bool{}
 	var upStreams []string
 	for _, st := range rows.streams {
@@ -377,7 +402,10 @@ func (s *Store) insert(ctx context.Context, tx pgx.Tx, rows newRows, versions ma
 		ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version`,
 		upStreams, upVersions)
 	b.Queue(`SELECT pg_notify('` + notifyChannel + `', pg_current_xact_id()::text)`)
-	br := tx.SendBatch(ctx, b)
+	if commit {
+		b.Queue(`COMMIT`)
+	}
+	br := q.SendBatch(ctx, b)
 	err := func() error {
 		r, err := br.Query()
 		if err != nil {
@@ -397,11 +425,12 @@ func (s *Store) insert(ctx context.Context, tx pgx.Tx, rows newRows, versions ma
 		if n != len(byRow) {
 			return fmt.Errorf("inserted %d events, want %d", n, len(byRow))
 		}
-		if _, err := br.Exec(); err != nil {
-			return err
+		for range b.Len() - 1 { // streams, notify, commit
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
 		}
-		_, err = br.Exec()
-		return err
+		return nil
 	}()
 	if closeErr := br.Close(); err == nil {
 		err = closeErr

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/tidemark/tidemark/domain"
 )
@@ -47,13 +48,13 @@ func (s *Store) Import(ctx context.Context, events []domain.ImportEvent) (int64,
 		return 0, fail(ctx, "import: begin", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	full := insertSQL(rowsPerInsert, ` ON CONFLICT (id) DO NOTHING`)
+	full := strings.Replace(insertSQL(rowsPerInsert, ""), "INSERT", "INSERT OR IGNORE", 1)
 	var written int64
 	for start := 0; start < len(rows); start += rowsPerInsert {
 		chunk := rows[start:min(start+rowsPerInsert, len(rows))]
 		query := full
 		if len(chunk) < rowsPerInsert {
-			query = insertSQL(len(chunk), ` ON CONFLICT (id) DO NOTHING`)
+			query = strings.Replace(insertSQL(len(chunk), ""), "INSERT", "INSERT OR IGNORE", 1)
 		}
 		r, err := tx.ExecContext(ctx, query, rowArgs(chunk)...)
 		if err != nil {

@@ -46,6 +46,7 @@ func commands() []command {
 		{"sign", "compute|detect an energy callback signature", cmdSign},
 		{"events", "export|import the event log as JSON Lines", cmdEvents},
 		{"simulate", "send realistic platform callbacks to a URL", cmdSimulate},
+		{"reconcile", "compare a platform statement CSV with the ledger", cmdReconcile},
 		{"rebuild", "rebuild projections blue/green, or --until TIME for a point-in-time copy", cmdRebuild},
 	}
 }
