@@ -88,4 +88,3 @@ func strOrNil(s *string) any {
 
 // Compile-time check.
 var _ Projection = Devices{}
-

@@ -51,6 +51,9 @@ func (Ledger) NewFold() Fold { return &ledgerFold{} }
 
 type ledgerFold struct{ pending [][]any }
 
+// streaming: the rebuild may flush it between batches.
+func (f *ledgerFold) streaming() bool { return len(f.pending) > 0 }
+
 func (*ledgerFold) Load(context.Context, *Tx, []domain.Event) error { return nil }
 
 func (f *ledgerFold) Apply(e domain.Event) error {

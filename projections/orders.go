@@ -51,7 +51,9 @@ func (Orders) NewFold() Fold {
 		keyCol:   "order_id",
 		stateCol: "state",
 		keys:     orderKey,
-		evolve:   func(s energy.OrderState, _ string, e domain.Event) (energy.OrderState, error) { return energy.Evolve(s, e) },
+		evolve: func(s energy.OrderState, _ string, e domain.Event) (energy.OrderState, error) {
+			return energy.Evolve(s, e)
+		},
 		row:      orderRow,
 		parseKey: stringKey,
 	}

@@ -27,7 +27,10 @@ func TestProfRebuild(t *testing.T) {
 		imported += w
 	}
 	waitCount(t, e, int(imported))
-	cfg := e.config(func(c *Config) { c.DropGrace = time.Millisecond; c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil)) })
+	cfg := e.config(func(c *Config) {
+		c.DropGrace = time.Millisecond
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	})
 	f, _ := os.Create("/tmp/rebuild.prof")
 	_ = pprof.StartCPUProfile(f)
 	defer pprof.StopCPUProfile()

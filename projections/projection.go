@@ -39,7 +39,9 @@ type Fold interface {
 	Apply(e domain.Event) error
 	// Flush writes the rows changed since the last Flush. When final is
 	// false a fold may keep rows back so each is written once (bulk loads
-	// cannot write a key twice).
+	// cannot write a key twice). A fold with a method streaming() bool
+	// returning true is flushed between a rebuild's batches; others only
+	// at the end.
 	Flush(ctx context.Context, tx *Tx, final bool) error
 }
 
@@ -52,7 +54,7 @@ type keyed[K cmp.Ordered, S any] struct {
 	stateCol string
 	keys     func(e domain.Event) ([]K, error)
 	evolve   func(s S, k K, e domain.Event) (S, error)
-	clone    func(S) S // for folds that may change a state's maps in place; nil if pure
+	clone    func(S) S                     // for folds that may change a state's maps in place; nil if pure
 	row      func(k K, s S) ([]any, error) // full row in table column order
 	parseKey func(any) (K, error)          // a scanned key column value
 

@@ -30,7 +30,9 @@ func TestReaderFiltersAndCursors(t *testing.T) {
 
 		at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 		var ds []delivery
-		cw := func(body string) { ds = append(ds, delivery{source: carwash.Source, raw: []byte(body), receivedAt: at}) }
+		cw := func(body string) {
+			ds = append(ds, delivery{source: carwash.Source, raw: []byte(body), receivedAt: at})
+		}
 		for i := int64(1); i <= 7; i++ {
 			mt, online, es := "NFULL_AUTO_1", "ONLINE", "OK"
 			if i%2 == 0 {

@@ -85,13 +85,18 @@ func (r *Runner) Rebuild(ctx context.Context, opts RebuildOptions) ([]RebuildRes
 // StartRebuild starts a rebuild in the background (the admin endpoint's
 // 202) and returns once the projections' rebuild leases are held, or
 // ErrRebuildInProgress / ErrUnknownProjection. Progress shows in Status.
-// The rebuild lives as long as the running Runner (or the process).
+// The rebuild ends with Run's context (it is not tied to the caller's).
 func (r *Runner) StartRebuild(opts RebuildOptions) error {
 	ps, err := r.resolve(opts.Projections)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
+	r.mu.Lock()
+	ctx := r.runCtx
+	r.mu.Unlock()
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	leases, err := r.takeRebuildLeases(ctx, ps)
 	if err != nil {
 		return err
@@ -417,6 +422,9 @@ func (r *Runner) foldBatch(ctx context.Context, b *build, batch []domain.Event, 
 	// Streaming folds write now, in a short transaction of their own (the
 	// tables are not served, and without a checkpoint a crash restarts the
 	// rebuild, so these writes need not be atomic with anything).
+	if w, ok := b.fold.(interface{ streaming() bool }); !ok || !w.streaming() {
+		return nil
+	}
 	return r.inTx(ctx, func(q sqlq, raw rawConn) error {
 		return b.fold.Flush(ctx, &Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}, false)
 	})
@@ -433,15 +441,12 @@ func (r *Runner) writeBuilds(ctx context.Context, builds []*build) error {
 		go func() {
 			defer wg.Done()
 			errs[i] = r.inTx(ctx, func(q sqlq, raw rawConn) error {
-				t0 := time.Now()
 				if err := b.fold.Flush(ctx, &Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}, true); err != nil {
 					return err
 				}
-				t1 := time.Now()
 				if err := finishTables(ctx, q, b.p, b.suffix); err != nil {
 					return err
 				}
-				r.cfg.Logger.Info("DEBUG write", "p", b.p.Name(), "flush", t1.Sub(t0), "finish", time.Since(t1))
 				now := r.cfg.Clock.Now()
 				for _, pe := range b.poison {
 					if err := recordPoison(ctx, q, pe, now); err != nil {

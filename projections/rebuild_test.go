@@ -335,4 +335,3 @@ func TestCodeVersionChangeRebuilds(t *testing.T) {
 type bumped struct{ Projection }
 
 func (bumped) Version() int { return 2 }
-

@@ -26,6 +26,7 @@ type Runner struct {
 
 	mu      sync.Mutex
 	running bool
+	runCtx  context.Context     // Run's context: background rebuilds end with it
 	builds  map[string]*tracker // rebuilds under way in this process, by projection
 
 	// beforeCommit, when set (tests), runs after a batch's writes and
@@ -68,7 +69,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.mu.Unlock()
 		return errors.New("projections: runner already running")
 	}
-	r.running = true
+	r.running, r.runCtx = true, ctx
 	r.mu.Unlock()
 	if _, err := r.getLocker(ctx); err != nil {
 		return err

@@ -40,12 +40,10 @@ const (
 // to the version being written, queries with ? placeholders and bound
 // parameters, and Write doing an upsert (live) or a bulk load (rebuild).
 type Tx struct {
-	q      sqlq
-	names  map[string]string // base name -> physical name
-	mode   writeMode
-	rawPG  func(func(driverConn any) error) error // the connection under q (COPY)
-	rows   int64                                  // rows written, for metrics
-	tables []*Table
+	q     sqlq
+	names map[string]string // base name -> physical name
+	mode  writeMode
+	rawPG func(func(driverConn any) error) error // the connection under q (COPY)
 }
 
 // Name is the quoted physical name of a projection table (e.g. "devices_v3").
@@ -69,15 +67,12 @@ func (tx *Tx) Write(ctx context.Context, t *Table, rows RowSource) error {
 	if !ok {
 		return fmt.Errorf("projections: table %s not part of this transaction", t.Name)
 	}
-	var n int64
 	var err error
-	switch {
-	case tx.mode == modeBulk && tx.q.f == flavorPostgres && tx.rawPG != nil:
-		n, err = copyRows(ctx, tx.q.f, tx.rawPG, name, t, rows)
-	default:
-		n, err = insertRows(ctx, tx.q, name, t, rows, tx.mode == modeUpsert)
+	if tx.mode == modeBulk && tx.q.f == flavorPostgres && tx.rawPG != nil {
+		_, err = copyRows(ctx, tx.q.f, tx.rawPG, name, t, rows)
+	} else {
+		_, err = insertRows(ctx, tx.q, name, t, rows, tx.mode == modeUpsert)
 	}
-	tx.rows += n
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}

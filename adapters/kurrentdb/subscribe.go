@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/kurrent-io/KurrentDB-Client-Go/kurrentdb"
@@ -21,13 +22,20 @@ import (
 // The position is a projection checkpoint as stored (commit, prepare); see
 // the package doc.
 func (s *Store) Subscribe(ctx context.Context, after domain.Position, fn func(domain.Event) error) error {
-	return s.follow(ctx, after, func(r *kurrentdb.RecordedEvent, stream string, _ domain.Position) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.life, cancel)() // Close ends the subscription too
+	err := s.follow(sctx, after, func(r *kurrentdb.RecordedEvent, stream string, _ domain.Position) error {
 		e, err := fromRecorded(r, stream)
 		if err != nil {
 			return err
 		}
 		return fn(e)
 	})
+	if s.isClosed() && ctx.Err() == nil {
+		return errClosed
+	}
+	return err
 }
 
 // handlerError carries the error of a subscriber's function out of pump.
@@ -67,8 +75,10 @@ func (s *Store) follow(ctx context.Context, after domain.Position, fn onEvent) e
 		if errors.Is(dropped, errClosed) {
 			return dropped
 		}
-		s.opts.Logger.Debug("kurrentdb: $all subscription dropped; resubscribing", "after", after.String(), "err", dropped)
-		if err := sleep(ctx, retry.next()); err != nil {
+		wait := retry.next()
+		s.opts.Logger.Log(ctx, retry.level(), "kurrentdb: $all subscription dropped; resubscribing",
+			"after", after.String(), "in", wait, "err", dropped)
+		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -175,3 +185,12 @@ func (b *backoff) next() time.Duration {
 }
 
 func (b *backoff) reset() { b.d = 0 }
+
+// level is Debug for a passing drop, Warn once the waits are at their
+// longest (the cluster has been unreachable for a while).
+func (b *backoff) level() slog.Level {
+	if b.d >= 5*time.Second {
+		return slog.LevelWarn
+	}
+	return slog.LevelDebug
+}

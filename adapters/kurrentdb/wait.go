@@ -95,8 +95,9 @@ func (s *Store) watchLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.opts.Logger.Debug("kurrentdb: watch subscription dropped; resubscribing", "err", err)
-		if sleep(ctx, retry.next()) != nil {
+		wait := retry.next()
+		s.opts.Logger.Log(ctx, retry.level(), "kurrentdb: watch subscription dropped; resubscribing", "in", wait, "err", err)
+		if sleep(ctx, wait) != nil {
 			return
 		}
 	}

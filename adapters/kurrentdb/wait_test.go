@@ -75,3 +75,30 @@ func TestWaitForEventsWithoutServer(t *testing.T) {
 		t.Fatalf("after Close: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestSubscribeWithoutServer: while no node answers, Subscribe keeps
+// trying; it returns ctx's error when ctx ends, and errClosed when the
+// store closes.
+func TestSubscribeWithoutServer(t *testing.T) {
+	s := offlineStore(t, Options{Timeout: 100 * time.Millisecond})
+	never := func(domain.Event) error { t.Error("an event without a server"); return nil }
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := s.Subscribe(ctx, domain.Start, never); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ctx ended: %v", err)
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- s.Subscribe(context.Background(), domain.Position{TxID: 9, Seq: 9}, never) }()
+	time.Sleep(100 * time.Millisecond)
+	_ = s.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, domain.ErrUnavailable) {
+			t.Fatalf("store closed: %v, want ErrUnavailable", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Subscribe went on after Close")
+	}
+}

@@ -26,16 +26,17 @@ func (s *Store) Append(ctx context.Context, req domain.AppendRequest) (domain.Ap
 // Fast path: the transaction holds the write lock (BEGIN IMMEDIATE), so
 // nothing can write between its reads and its inserts. Two lookups (the ids
 // already stored, the streams' versions) decide every request's outcome in
-// memory, and all new rows go in with multi-row INSERTs. The driver parses
-// every statement anew, so a batch costs a handful of statements, not three
-// per event.
+// memory, and all new rows go in with multi-row INSERT OR IGNORE
+// statements. The driver parses every statement anew, so a batch costs a
+// handful of statements instead of three per event; and OR IGNORE spares
+// SQLite the statement journal a multi-row insert would otherwise keep
+// (with modernc.org/sqlite, each journal costs a 64 KiB mmap and munmap).
 //
-// Careful path: if an insert still fails with a per-request error (a
-// constraint or trigger the plan could not foresee), the fast path is rolled
-// back and the requests are written one by one, each inside its own
-// SAVEPOINT, so the failing request is rolled back alone. (Savepoints are
-// not used on the fast path: each one costs the driver a 64 KiB sub-journal
-// allocation, which made batches four times slower.)
+// Careful path: if a row is still refused (a constraint or trigger the plan
+// could not foresee: fewer rows come back than were sent), the fast
+// transaction is rolled back and a new one writes the requests one by one,
+// each inside its own SAVEPOINT, so the failing request is rolled back
+// alone and gets the error.
 //
 // A failure of the store itself (busy, disk full, I/O, ctx ended) fails the
 // whole batch and nothing is written.
@@ -53,32 +54,49 @@ func (s *Store) AppendBatch(ctx context.Context, reqs []domain.AppendRequest) ([
 	if valid == 0 {
 		return make([]domain.AppendResult, len(reqs)), errs, nil
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-
-	tx, err := s.writer.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see dsn)
-	if err != nil {
-		return nil, nil, fail(ctx, "append: begin", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	now := s.opts.Clock.Now().UTC().UnixMicro()
 
-	results, err := appendPlanned(ctx, tx, reqs, errs, now)
-	if err != nil {
-		if isBatchFatal(ctx, err) {
-			return nil, nil, err
-		}
-		results, err = appendOneByOne(ctx, tx, reqs, errs, now)
-		if err != nil {
-			return nil, nil, err
-		}
+	var results []domain.AppendResult
+	var planErrs []error
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		results, planErrs, err = appendPlanned(ctx, tx, reqs, errs, now, true)
+		return err
+	})
+	if err != nil && !isBatchFatal(ctx, err) {
+		err = s.inTx(ctx, func(tx *sql.Tx) (err error) {
+			results, planErrs, err = appendOneByOne(ctx, tx, reqs, errs, now)
+			return err
+		})
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, nil, fail(ctx, "append: commit", err)
+	if err != nil {
+		return nil, nil, err
 	}
 	s.notify.broadcast()
+	for i, e := range planErrs {
+		if e != nil {
+			errs[i] = e
+		}
+	}
 	return results, errs, nil
+}
+
+// inTx runs fn in a writer transaction and commits unless fn fails.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tx, err := s.writer.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see dsn)
+	if err != nil {
+		return fail(ctx, "begin", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(ctx, "commit", err)
+	}
+	return nil
 }
 
 // isBatchFatal tells a failure of the store (the batch must fail) from a
@@ -88,13 +106,18 @@ func isBatchFatal(ctx context.Context, err error) bool {
 		!(errors.Is(err, domain.ErrWrongExpectedVersion) || errors.Is(err, domain.ErrInvalidEvent))
 }
 
-// appendPlanned is the fast path. errs holds the validation outcome on
-// entry and gets the conflicts; on a per-request insert error it returns
-// that error with the transaction as it was (a savepoint undoes the rows).
-func appendPlanned(ctx context.Context, tx *sql.Tx, reqs []domain.AppendRequest, errs []error, now int64) ([]domain.AppendResult, error) {
+// errRefused: an insert wrote fewer rows than planned.
+var errRefused = fmt.Errorf("sqlite: append: a row was refused: %w", domain.ErrWrongExpectedVersion)
+
+// appendPlanned decides and writes the requests not already failed in
+// skip. It returns each request's result and, apart, the requests that
+// conflict. An error means the insert failed and the transaction must be
+// rolled back: per-request (errRefused, a constraint) or fatal. With
+// orIgnore false, a refused row fails the statement with SQLite's own error.
+func appendPlanned(ctx context.Context, tx *sql.Tx, reqs []domain.AppendRequest, skip []error, now int64, orIgnore bool) ([]domain.AppendResult, []error, error) {
 	var ids, streams []string
 	for i, r := range reqs {
-		if errs[i] != nil {
+		if skip[i] != nil {
 			continue
 		}
 		streams = append(streams, r.Stream)
@@ -104,18 +127,18 @@ func appendPlanned(ctx context.Context, tx *sql.Tx, reqs []domain.AppendRequest,
 	}
 	known, err := lookupIDs(ctx, tx, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	current, err := lookupVersions(ctx, tx, streams)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	planErrs := make([]error, len(reqs))
 	results := make([]domain.AppendResult, len(reqs))
 	var rows []eventRow
 	for i, r := range reqs {
-		if errs[i] != nil {
+		if skip[i] != nil {
 			continue
 		}
 		res, newRows, err := plan(r, known, current, now)
@@ -127,26 +150,9 @@ func appendPlanned(ctx context.Context, tx *sql.Tx, reqs []domain.AppendRequest,
 		rows = append(rows, newRows...)
 	}
 
-	// One statement is atomic by itself; more need a savepoint to be undone together.
-	multi := len(rows) > rowsPerInsert
-	if multi {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT planned`); err != nil {
-			return nil, fail(ctx, "append: savepoint", err)
-		}
-	}
-	seqs, err := insertRows(ctx, tx, rows)
+	seqs, err := insertRows(ctx, tx, rows, orIgnore)
 	if err != nil {
-		if multi && !isBatchFatal(ctx, err) {
-			if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO planned; RELEASE planned`); rerr != nil {
-				return nil, fail(ctx, "append: rollback to savepoint", rerr)
-			}
-		}
-		return nil, err
-	}
-	if multi {
-		if _, err := tx.ExecContext(ctx, `RELEASE planned`); err != nil {
-			return nil, fail(ctx, "append: release savepoint", err)
-		}
+		return nil, nil, err
 	}
 	for id, seq := range seqs {
 		k := known[id]
@@ -154,19 +160,14 @@ func appendPlanned(ctx context.Context, tx *sql.Tx, reqs []domain.AppendRequest,
 		known[id] = k
 	}
 	for i, r := range reqs {
-		if errs[i] != nil || planErrs[i] != nil {
+		if skip[i] != nil || planErrs[i] != nil {
 			continue
 		}
 		for j, e := range r.Events {
 			results[i].Positions[j] = domain.Position{Seq: known[e.ID].seq}
 		}
 	}
-	for i, err := range planErrs { // kept apart until now: the careful path decides afresh
-		if err != nil {
-			errs[i] = err
-		}
-	}
-	return results, nil
+	return results, planErrs, nil
 }
 
 // plan decides one request against the ids and versions known so far and
@@ -221,37 +222,36 @@ func plan(r domain.AppendRequest, known map[string]stored, current map[string]in
 	return res, rows, nil
 }
 
-// appendOneByOne is the careful path: each request reads, checks and writes
-// on its own inside a SAVEPOINT that is rolled back if it fails.
-func appendOneByOne(ctx context.Context, tx *sql.Tx, reqs []domain.AppendRequest, errs []error, now int64) ([]domain.AppendResult, error) {
+// appendOneByOne is the careful path: each request reads, checks and
+// writes on its own inside a SAVEPOINT that is rolled back if it fails.
+func appendOneByOne(ctx context.Context, tx *sql.Tx, reqs []domain.AppendRequest, skip []error, now int64) ([]domain.AppendResult, []error, error) {
 	results := make([]domain.AppendResult, len(reqs))
-	one := make([]error, 1)
-	for i, r := range reqs {
-		if errs[i] != nil {
+	reqErrs := make([]error, len(reqs))
+	for i := range reqs {
+		if skip[i] != nil {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT req`); err != nil {
-			return nil, fail(ctx, "append: savepoint", err)
+			return nil, nil, fail(ctx, "append: savepoint", err)
 		}
-		one[0] = nil
-		res, err := appendPlanned(ctx, tx, []domain.AppendRequest{r}, one, now)
-		if err == nil {
-			err = one[0]
-		}
-		if err != nil {
-			if isBatchFatal(ctx, err) {
-				return nil, err
-			}
+		res, planErrs, err := appendPlanned(ctx, tx, reqs[i:i+1], skip[i:i+1], now, false)
+		switch {
+		case err != nil && isBatchFatal(ctx, err):
+			return nil, nil, err
+		case err != nil:
 			if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO req; RELEASE req`); rerr != nil {
-				return nil, fail(ctx, "append: rollback to savepoint", rerr)
+				return nil, nil, fail(ctx, "append: rollback to savepoint", rerr)
 			}
-			errs[i] = err
+			reqErrs[i] = err
 			continue
+		case planErrs[0] != nil:
+			reqErrs[i] = planErrs[0] // decided before anything was written
+		default:
+			results[i] = res[0]
 		}
 		if _, err := tx.ExecContext(ctx, `RELEASE req`); err != nil {
-			return nil, fail(ctx, "append: release savepoint", err)
+			return nil, nil, fail(ctx, "append: release savepoint", err)
 		}
-		results[i] = res[0]
 	}
-	return results, nil
+	return results, reqErrs, nil
 }

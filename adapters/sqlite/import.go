@@ -2,18 +2,19 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/tidemark/tidemark/domain"
 )
 
-// Import writes the events in one transaction with multi-row INSERTs of
-// rowsPerInsert rows (the driver re-parses a prepared statement at every
-// execution, so fewer, larger statements are what saves time). Events whose
-// id is already stored are skipped (ON CONFLICT (id) DO NOTHING); an event
-// that takes a (stream, version) held by another id fails the whole import
-// with domain.ErrWrongExpectedVersion. A zero RecordedAt is stamped from the
+// Import writes the events in one transaction with multi-row INSERT OR
+// IGNORE statements of rowsPerInsert rows (the driver re-parses a prepared
+// statement at every execution, so fewer, larger statements are what saves
+// time). Events whose id is already stored are skipped; the ids are looked
+// up first, so an event refused for another reason (its (stream, version)
+// is held by another id) is noticed and fails the whole import with
+// domain.ErrWrongExpectedVersion. A zero RecordedAt is stamped from the
 // clock. It returns how many events were written.
 func (s *Store) Import(ctx context.Context, events []domain.ImportEvent) (int64, error) {
 	if err := s.checkOpen(); err != nil {
@@ -43,31 +44,48 @@ func (s *Store) Import(ctx context.Context, events []domain.ImportEvent) (int64,
 		rows[i] = row
 	}
 
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fail(ctx, "import: begin", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	full := strings.Replace(insertSQL(rowsPerInsert, ""), "INSERT", "INSERT OR IGNORE", 1)
 	var written int64
-	for start := 0; start < len(rows); start += rowsPerInsert {
-		chunk := rows[start:min(start+rowsPerInsert, len(rows))]
-		query := full
-		if len(chunk) < rowsPerInsert {
-			query = strings.Replace(insertSQL(len(chunk), ""), "INSERT", "INSERT OR IGNORE", 1)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.id
 		}
-		r, err := tx.ExecContext(ctx, query, rowArgs(chunk)...)
+		known, err := lookupIDs(ctx, tx, ids)
 		if err != nil {
-			return 0, fail(ctx, fmt.Sprintf("import events %d-%d", start, start+len(chunk)-1), err)
+			return err
 		}
-		n, err := r.RowsAffected()
-		if err != nil {
-			return 0, fail(ctx, "import", err)
+		want := int64(0) // distinct ids not stored yet: each must be written
+		for _, r := range rows {
+			if _, ok := known[r.id]; !ok {
+				known[r.id] = stored{}
+				want++
+			}
 		}
-		written += n
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fail(ctx, "import: commit", err)
+		full := insertSQL("INSERT OR IGNORE", rowsPerInsert, "")
+		for start := 0; start < len(rows); start += rowsPerInsert {
+			chunk := rows[start:min(start+rowsPerInsert, len(rows))]
+			query := full
+			if len(chunk) < rowsPerInsert {
+				query = insertSQL("INSERT OR IGNORE", len(chunk), "")
+			}
+			r, err := tx.ExecContext(ctx, query, rowArgs(chunk)...)
+			if err != nil {
+				return fail(ctx, fmt.Sprintf("import events %d-%d", start, start+len(chunk)-1), err)
+			}
+			n, err := r.RowsAffected()
+			if err != nil {
+				return fail(ctx, "import", err)
+			}
+			written += n
+		}
+		if written != want {
+			return fmt.Errorf("sqlite: import: %d of %d new events written, the others take a (stream, version) already held: %w",
+				written, want, domain.ErrWrongExpectedVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	s.notify.broadcast()
 	return written, nil

@@ -35,10 +35,10 @@ func newRow(stream string, version int64, e domain.NewEvent, recordedAt int64) (
 		version: version, recordedAt: recordedAt, raw: e.Raw}, nil
 }
 
-// insertSQL is a multi-row INSERT of n rows followed by suffix.
-func insertSQL(n int, suffix string) string {
+// insertSQL is a multi-row insert (verb: INSERT or INSERT OR IGNORE) of n rows followed by suffix.
+func insertSQL(verb string, n int, suffix string) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO events (id, stream, stream_version, type, data, raw, metadata, recorded_at) VALUES `)
+	b.WriteString(verb + ` INTO events (id, stream, stream_version, type, data, raw, metadata, recorded_at) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
@@ -57,13 +57,18 @@ func rowArgs(rows []eventRow) []any {
 	return args
 }
 
-// insertRows writes rows and returns the seq given to each id.
-func insertRows(ctx context.Context, tx *sql.Tx, rows []eventRow) (map[string]int64, error) {
+// insertRows writes rows and returns the seq given to each id. With
+// orIgnore a refused row is skipped by SQLite and reported as errRefused.
+func insertRows(ctx context.Context, tx *sql.Tx, rows []eventRow, orIgnore bool) (map[string]int64, error) {
+	verb := "INSERT"
+	if orIgnore {
+		verb = "INSERT OR IGNORE"
+	}
 	seqs := make(map[string]int64, len(rows))
 	for start := 0; start < len(rows); start += rowsPerInsert {
 		chunk := rows[start:min(start+rowsPerInsert, len(rows))]
 		// RETURNING order is unspecified: rows are matched by id.
-		res, err := tx.QueryContext(ctx, insertSQL(len(chunk), ` RETURNING id, seq`), rowArgs(chunk)...)
+		res, err := tx.QueryContext(ctx, insertSQL(verb, len(chunk), ` RETURNING id, seq`), rowArgs(chunk)...)
 		if err != nil {
 			return nil, fail(ctx, "append: insert", err)
 		}
@@ -85,7 +90,7 @@ func insertRows(ctx context.Context, tx *sql.Tx, rows []eventRow) (map[string]in
 		}
 	}
 	if len(seqs) != len(rows) {
-		return nil, fmt.Errorf("sqlite: append: insert returned %d positions for %d rows", len(seqs), len(rows))
+		return nil, fmt.Errorf("%w (%d of %d written)", errRefused, len(seqs), len(rows))
 	}
 	return seqs, nil
 }
