@@ -7,7 +7,9 @@
 // # Streams, events, positions
 //
 // A domain stream is a KurrentDB stream named Options.StreamPrefix +
-// stream. An event is stored with its id as the KurrentDB event id, its
+// stream. The prefix isolates deployments (and each conformance test)
+// sharing a cluster: ReadAll, Head, WaitForEvents and Subscribe see only
+// streams under it. An event is stored with its id as the KurrentDB event id, its
 // type, the canonical JSON as data (content type JSON), and a metadata
 // JSON holding domain.Metadata, the raw body (base64, field "raw") and, for
 // imported events, "recordedAt" (see envelope.go). StreamVersion is the

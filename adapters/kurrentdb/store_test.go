@@ -54,11 +54,21 @@ func factory(t testing.TB) func() domain.EventStore {
 	}
 }
 
-func TestStore(t *testing.T) { storetest.Run(t, factory) }
+// The conformance suite; skipped as a whole (not passed) without a server.
+func TestStore(t *testing.T) {
+	serverURL(t)
+	storetest.Run(t, factory)
+}
 
-func TestStress(t *testing.T) { storetest.RunStress(t, factory, 5_000) }
+func TestStress(t *testing.T) {
+	serverURL(t)
+	storetest.RunStress(t, factory, 5_000)
+}
 
-func BenchmarkStore(b *testing.B) { storetest.RunBenchmarks(b, factory) }
+func BenchmarkStore(b *testing.B) {
+	serverURL(b)
+	storetest.RunBenchmarks(b, factory)
+}
 
 // closedPort is a localhost port nothing listens on.
 func closedPort(t *testing.T) int {

@@ -131,17 +131,6 @@ func TestGateReleasedByUnrelatedTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := mustReadAll(t, s, domain.Start); len(got) != 1 {
-		rows, _ := s.Pool().Query(context.Background(), `SELECT pid, state, backend_xid::text, coalesce(backend_xmin::text,''), left(query, 50) FROM pg_stat_activity WHERE datname = current_database()`)
-		for rows.Next() {
-			var pid int; var st, x, xm, q string
-			_ = rows.Scan(&pid, &st, &x, &xm, &q)
-			t.Logf("%d %s xid=%s xmin=%s %q", pid, st, x, xm, q)
-		}
-		var n int; var snap string
-		_ = s.Pool().QueryRow(context.Background(), `SELECT count(*), pg_current_snapshot()::text FROM events`).Scan(&n, &snap)
-		var txs string
-		_ = s.Pool().QueryRow(context.Background(), `SELECT string_agg(tx_id::text, ',') FROM events`).Scan(&txs)
-		t.Logf("events %d snapshot %s txs %s", n, snap, txs)
 		t.Fatalf("read %d events after the blocker ended, want 1", len(got))
 	}
 }

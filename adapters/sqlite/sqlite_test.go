@@ -133,6 +133,58 @@ func TestSavepointUndoesAPartlyWrittenRequest(t *testing.T) {
 	}
 }
 
+// A row SQLite skips silently (here a trigger's RAISE(IGNORE)) is noticed:
+// its request fails alone, the rest of the batch is written.
+func TestRefusedRowFailsItsRequestOnly(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "e.db"), sqlite.Options{})
+	if _, err := s.DB().ExecContext(ctx, `CREATE TRIGGER skip BEFORE INSERT ON events
+		WHEN NEW.type = 'skip' BEGIN SELECT RAISE(IGNORE); END`); err != nil {
+		t.Fatal(err)
+	}
+	skipped := event()
+	skipped.Type = "skip"
+	kept1, kept2 := event(), event()
+	results, errs, err := s.AppendBatch(ctx, []domain.AppendRequest{
+		{Stream: "a", Expected: domain.NoStream, Events: []domain.NewEvent{kept1}},
+		{Stream: "b", Expected: domain.NoStream, Events: []domain.NewEvent{event(), skipped}},
+		{Stream: "a", Expected: 1, Events: []domain.NewEvent{kept2}},
+	})
+	if err != nil {
+		t.Fatalf("batch error: %v", err)
+	}
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], domain.ErrWrongExpectedVersion) {
+		t.Fatalf("outcomes %v: want only request 1 to fail", errs)
+	}
+	if results[2].Versions[0] != 2 || !results[0].Positions[0].Less(results[2].Positions[0]) {
+		t.Fatalf("results %+v", results)
+	}
+	all, _ := s.ReadAll(ctx, domain.Start, 10)
+	if len(all) != 2 || all[0].ID != kept1.ID || all[1].ID != kept2.ID {
+		t.Fatalf("log holds %d events, want the two of stream a", len(all))
+	}
+}
+
+// An imported event whose (stream, version) is held by another id fails the
+// whole import instead of being dropped silently.
+func TestImportCollisionFailsTheImport(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "e.db"), sqlite.Options{})
+	if _, err := s.Append(ctx, domain.AppendRequest{Stream: "s", Expected: domain.NoStream, Events: []domain.NewEvent{event()}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Import(ctx, []domain.ImportEvent{
+		{Stream: "t", StreamVersion: 1, NewEvent: event()},
+		{Stream: "s", StreamVersion: 1, NewEvent: event()}, // s v1 is taken
+	})
+	if !errors.Is(err, domain.ErrWrongExpectedVersion) || n != 0 {
+		t.Fatalf("import = %d, %v; want 0, ErrWrongExpectedVersion", n, err)
+	}
+	if all, _ := s.ReadAll(ctx, domain.Start, 10); len(all) != 1 {
+		t.Fatalf("log holds %d events after a failed import, want 1", len(all))
+	}
+}
+
 // Another handle holding the write lock longer than BusyTimeout makes an
 // append fail with ErrUnavailable, not hang; once released, appends work.
 func TestBusyIsUnavailable(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidemark/tidemark/adapters/kurrentdb"
 	"github.com/tidemark/tidemark/domain/energy"
 )
 
@@ -105,7 +106,7 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("TIDEMARK_MAX_BODY_BYTES must be at least 1024"))
 	}
-	if c.EventStoreURL != "" && !strings.HasPrefix(c.EventStoreURL, "kurrentdb") && !strings.HasPrefix(c.EventStoreURL, "esdb") {
+	if c.EventStoreURL != "" && !kurrentdb.IsURL(c.EventStoreURL) {
 		errs = append(errs, fmt.Errorf("TIDEMARK_EVENTSTORE_URL: want kurrentdb://... or esdb://..."))
 	}
 	return errors.Join(errs...)

@@ -42,7 +42,7 @@ func cmdEvents(ctx context.Context, args []string, e env) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	st, err := openStorage(ctx, *dbURL, time.Second, domain.SystemClock{})
+	st, err := openStorageFor(ctx, *dbURL, e.getenv("TIDEMARK_EVENTSTORE_URL"), time.Second, domain.SystemClock{})
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func cmdRebuild(ctx context.Context, args []string, e env) error {
 		}
 		opts.Until = t
 	}
-	st, err := openStorage(ctx, *dbURL, time.Second, domain.SystemClock{})
+	st, err := openStorageFor(ctx, *dbURL, e.getenv("TIDEMARK_EVENTSTORE_URL"), time.Second, domain.SystemClock{})
 	if err != nil {
 		return err
 	}

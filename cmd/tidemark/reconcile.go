@@ -75,7 +75,7 @@ func cmdReconcile(ctx context.Context, args []string, e env) error {
 	if err := sqliteFileExists(*dbURL); err != nil {
 		return err
 	}
-	store, err := openStorage(ctx, *dbURL, time.Second, domain.SystemClock{})
+	store, err := openStorageFor(ctx, *dbURL, e.getenv("TIDEMARK_EVENTSTORE_URL"), time.Second, domain.SystemClock{})
 	if err != nil {
 		return err
 	}

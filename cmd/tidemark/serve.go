@@ -30,7 +30,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	log := newLogger(cfg, e)
 	clock := domain.SystemClock{}
 
-	st, err := openStorage(ctx, cfg.DatabaseURL, cfg.PollInterval, clock)
+	st, err := openStorageFor(ctx, cfg.DatabaseURL, cfg.EventStoreURL, cfg.PollInterval, clock)
 	if err != nil {
 		return err
 	}

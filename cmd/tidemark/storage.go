@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/tidemark/tidemark/adapters/kurrentdb"
 	"github.com/tidemark/tidemark/adapters/postgres"
 	"github.com/tidemark/tidemark/adapters/sqlite"
 	"github.com/tidemark/tidemark/domain"
@@ -51,4 +53,24 @@ func openStorage(ctx context.Context, url string, poll time.Duration, clock doma
 		return &storage{Events: st, DB: st.DB(), ReadDB: st.ReaderDB(), Dialect: migrations.SQLite,
 			Ping: ping, close: st.Close}, nil
 	}
+}
+
+// openStorageFor opens the database and, when esURL is set, keeps the event
+// log in KurrentDB instead (read models, checkpoints, leader locks and the
+// quarantine stay in the database).
+func openStorageFor(ctx context.Context, dbURL, esURL string, poll time.Duration, clock domain.Clock) (*storage, error) {
+	st, err := openStorage(ctx, dbURL, poll, clock)
+	if err != nil || esURL == "" {
+		return st, err
+	}
+	ks, err := kurrentdb.Open(ctx, esURL, kurrentdb.Options{PollInterval: poll, Clock: clock})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open KurrentDB event store: %w", err)
+	}
+	closeDB, pingDB := st.close, st.Ping
+	st.Events = ks
+	st.close = func() error { return errors.Join(ks.Close(), closeDB()) }
+	st.Ping = func(ctx context.Context) error { return errors.Join(pingDB(ctx), ks.Ping(ctx)) }
+	return st, nil
 }

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/tidemark/tidemark/bench/internal/echo"
+	"github.com/tidemark/tidemark/domain/simulate"
+)
+
+// startEcho serves the bare Go JSON echo server on a loopback port.
+func startEcho() (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: echo.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// benchIngest measures durable callback ingest of the real server on
+// SQLite and PostgreSQL beside the echo server, all driven by the same
+// load generator with the same pre-generated deliveries.
+func (b *bench) benchIngest(ctx context.Context) {
+	b.logf("ingest: generating %d deliveries", b.o.IngestPool)
+	pool, err := newTraffic(1).next(b.o.IngestPool)
+	if err != nil {
+		b.figs.skipPrefix("ingest.", "generating traffic: "+err.Error())
+		return
+	}
+	echoURL, stopEcho, err := startEcho()
+	if err != nil {
+		b.figs.skipPrefix("ingest.", "echo server: "+err.Error())
+		return
+	}
+	b.logf("ingest: echo server, %d connections, %s", b.o.Conns, b.o.Window)
+	er := closedLoop(ctx, echoURL, pool, true, b.o.Conns, b.o.Warmup, b.o.Window)
+	stopEcho()
+	var echoRate, echoP50, echoP99 *float64
+	if er.Requests > 0 && er.failures() == 0 {
+		echoRate, echoP50, echoP99 = num(er.rate()), num(ms(er.Lat.quantile(0.5))), num(ms(er.Lat.quantile(0.99)))
+		b.logf("ingest: echo %.0f/s p50 %.2fms p99 %.2fms", er.rate(), *echoP50, *echoP99)
+	} else {
+		b.logf("ingest: echo baseline failed: %s", er.statusSummary())
+	}
+	echoNote := fmt.Sprintf("echo: %d requests, %.0f/s, p50 %s, p99 %s (%s)", er.Requests, er.rate(),
+		fmtMS(er.Lat.quantile(0.5)), fmtMS(er.Lat.quantile(0.99)), er.statusSummary())
+
+	for _, kind := range []string{kindSQLite, kindPostgres} {
+		prefix := "ingest." + kind + "."
+		if ctx.Err() != nil {
+			b.figs.skipPrefix(prefix, "interrupted")
+			continue
+		}
+		dsn, cleanup, err := b.database(ctx, kind, "ingest")
+		if err != nil {
+			b.figs.skipPrefix(prefix, err.Error())
+			continue
+		}
+		r, err := b.ingestOne(ctx, kind, dsn, pool)
+		cleanup()
+		if err != nil {
+			b.figs.skipPrefix(prefix, err.Error())
+			continue
+		}
+		if r.Requests == 0 || r.failures() > 0 {
+			b.figs.skipPrefix(prefix, "callbacks failed: "+r.statusSummary())
+			continue
+		}
+		note := fmt.Sprintf("%d callbacks answered 200 in %s by %d connections (%s). %s", r.Requests,
+			r.Elapsed.Round(time.Millisecond), b.o.Conns, r.statusSummary(), echoNote)
+		if r.Exhausted {
+			note += fmt.Sprintf(" The %d pre-generated deliveries ran out before the window ended; the rate is over the time they took.", len(pool))
+		}
+		b.figs.set(prefix+"rate", r.rate(), echoRate, note)
+		b.figs.set(prefix+"p50", ms(r.Lat.quantile(0.5)), echoP50, "")
+		b.figs.set(prefix+"p99", ms(r.Lat.quantile(0.99)), echoP99, "")
+		b.logf("ingest: %s %.0f/s p50 %.2fms p99 %.2fms", kind, r.rate(), ms(r.Lat.quantile(0.5)), ms(r.Lat.quantile(0.99)))
+	}
+}
+
+func (b *bench) ingestOne(ctx context.Context, kind, dsn string, pool []simulate.Delivery) (loadResult, error) {
+	s, err := startStack(ctx, kind, dsn)
+	if err != nil {
+		return loadResult{}, err
+	}
+	b.logf("ingest: tidemark on %s, %d connections, %s", kind, b.o.Conns, b.o.Window)
+	r := closedLoop(ctx, s.url, pool, false, b.o.Conns, b.o.Warmup, b.o.Window)
+	if err := s.close(); err != nil {
+		return r, fmt.Errorf("stopping the server: %w", err)
+	}
+	return r, ctx.Err()
+}
+
+// database gives a fresh database of kind for one figure and its cleanup:
+// a new PostgreSQL database, or a SQLite file in the run's directory.
+func (b *bench) database(ctx context.Context, kind, what string) (string, func(), error) {
+	if kind == kindSQLite {
+		return filepath.Join(b.tmp, what+".db"), func() {}, nil
+	}
+	if b.pg == nil {
+		return "", nil, errors.New(b.pgReason)
+	}
+	u, err := b.pg.create(ctx, what)
+	if err != nil {
+		return "", nil, err
+	}
+	return u, func() {
+		if err := b.pg.drop(context.WithoutCancel(ctx), u); err != nil {
+			b.logf("%v", err)
+		}
+	}, nil
+}
+
+func fmtMS(d time.Duration) string { return fmt.Sprintf("%.2f ms", ms(d)) }

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/tidemark/tidemark/domain"
+	"github.com/tidemark/tidemark/projections"
+)
+
+// The rebuild and its baseline run in child processes (this binary
+// re-executed with these variables set), so that each peak RSS (VmHWM) is
+// that work's alone and not the generator's or the other stores'.
+const (
+	childEnv     = "TIDEMARK_BENCH_CHILD" // childRebuild or childReadAll
+	childKindEnv = "TIDEMARK_BENCH_CHILD_KIND"
+	childDSNEnv  = "TIDEMARK_BENCH_CHILD_DSN"
+
+	childRebuild = "rebuild"
+	childReadAll = "readall"
+)
+
+// childResult is what a child prints on stdout, as JSON.
+type childResult struct {
+	Events       int64   `json:"events"`
+	Seconds      float64 `json:"seconds"`
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	Error        string  `json:"error,omitempty"`
+}
+
+// loadedStore is a store holding the imported events, kept for the rebuild.
+type loadedStore struct {
+	kind, dsn string
+	events    int64
+	cleanup   func()
+}
+
+// benchRebuild rebuilds all projections from the loaded events of each
+// store in a child process, after a plain ReadAll pass over the same
+// events in another child (the baseline; it also warms the caches).
+func (b *bench) benchRebuild(ctx context.Context) {
+	for _, ls := range b.loaded {
+		prefix := "rebuild." + ls.kind + "."
+		b.logf("rebuild: %s, %d events: ReadAll pass", ls.kind, ls.events)
+		base, err := runChild(ctx, childReadAll, ls.kind, ls.dsn)
+		if err != nil {
+			b.figs.skipPrefix(prefix, "ReadAll baseline: "+err.Error())
+			continue
+		}
+		b.logf("rebuild: %s: ReadAll %d events in %.2fs; rebuilding", ls.kind, base.Events, base.Seconds)
+		res, err := runChild(ctx, childRebuild, ls.kind, ls.dsn)
+		if err != nil {
+			b.figs.skipPrefix(prefix, err.Error())
+			continue
+		}
+		if base.Events == 0 || res.Seconds <= 0 || base.Seconds <= 0 {
+			b.figs.skipPrefix(prefix, fmt.Sprintf("nothing to measure: %d events read in %.3fs, rebuild %.3fs", base.Events, base.Seconds, res.Seconds))
+			continue
+		}
+		rate := float64(base.Events) / res.Seconds
+		baseRate := float64(base.Events) / base.Seconds
+		note := fmt.Sprintf("%d events in the log, rebuilt (all projections, blue/green, bulk writes) in %.2fs in a child process; "+
+			"the rebuild's pass folded %d events; ReadAll pass over the same events in %.2fs (batches of %d), peak RSS %.0f MB",
+			base.Events, res.Seconds, res.Events, base.Seconds, projections.DefaultRebuildBatchSize, mb(base.PeakRSSBytes))
+		b.figs.set(prefix+"rate", rate, num(baseRate), note)
+		if res.PeakRSSBytes > 0 {
+			var baseRSS *float64
+			if base.PeakRSSBytes > 0 {
+				baseRSS = num(mb(base.PeakRSSBytes))
+			}
+			b.figs.set(prefix+"peak_rss", mb(res.PeakRSSBytes), baseRSS,
+				"VmHWM of the rebuild's process (store opened, rebuild run), from /proc/self/status")
+		} else {
+			b.figs.skip(prefix+"peak_rss", "VmHWM not available (needs Linux /proc)")
+		}
+		b.logf("rebuild: %s %.0f events/s, peak RSS %.0f MB", ls.kind, rate, mb(res.PeakRSSBytes))
+	}
+}
+
+// runChild re-executes this binary in a child mode and reads its result.
+func runChild(ctx context.Context, mode, kind, dsn string) (childResult, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return childResult{}, fmt.Errorf("own executable: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = append(os.Environ(), childEnv+"="+mode, childKindEnv+"="+kind, childDSNEnv+"="+dsn)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var res childResult
+	if err := json.Unmarshal(bytes.TrimSpace(lastLine(stdout.Bytes())), &res); err != nil {
+		return res, fmt.Errorf("%s child: %v; no result (%v): %s", mode, runErr, err, tail(stderr.String(), 400))
+	}
+	if res.Error != "" {
+		return res, fmt.Errorf("%s child: %s", mode, res.Error)
+	}
+	if runErr != nil {
+		return res, fmt.Errorf("%s child: %w: %s", mode, runErr, tail(stderr.String(), 400))
+	}
+	return res, nil
+}
+
+// childMain is the child's whole life: do the work, print the result.
+func childMain(mode string) int {
+	ctx := context.Background()
+	var res childResult
+	err := func() error {
+		st, err := openStore(ctx, os.Getenv(childKindEnv), os.Getenv(childDSNEnv))
+		if err != nil {
+			return err
+		}
+		defer st.close()
+		switch mode {
+		case childReadAll:
+			res.Events, res.Seconds, err = readAllPass(ctx, st.events)
+		case childRebuild:
+			res.Events, res.Seconds, err = rebuildAll(ctx, st)
+		default:
+			err = fmt.Errorf("unknown child mode %q", mode)
+		}
+		if err != nil {
+			return err
+		}
+		res.PeakRSSBytes, err = statusBytes(0, "VmHWM")
+		return err
+	}()
+	if err != nil {
+		res.Error = err.Error()
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(res)
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// readAllPass reads the whole log in rebuild-sized batches.
+func readAllPass(ctx context.Context, st domain.EventStore) (int64, float64, error) {
+	t0 := time.Now()
+	var n int64
+	pos := domain.Start
+	for {
+		batch, err := st.ReadAll(ctx, pos, projections.DefaultRebuildBatchSize)
+		if err != nil {
+			return n, 0, fmt.Errorf("read all: %w", err)
+		}
+		if len(batch) == 0 {
+			return n, time.Since(t0).Seconds(), nil
+		}
+		n += int64(len(batch))
+		pos = batch[len(batch)-1].Position
+	}
+}
+
+// rebuildAll rebuilds every projection as `tidemark rebuild` does; the
+// replaced versions are dropped at once instead of after a grace period.
+func rebuildAll(ctx context.Context, st *store) (int64, float64, error) {
+	var done int64
+	cfg := projections.Config{Store: st.events, DB: st.db, DropGrace: time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)}
+	t0 := time.Now()
+	res, err := projections.Rebuild(ctx, cfg, projections.RebuildOptions{Progress: func(p projections.Progress) {
+		done = max(done, p.Done)
+	}})
+	took := time.Since(t0).Seconds()
+	if err != nil {
+		return done, took, fmt.Errorf("rebuild: %w", err)
+	}
+	if len(res) != len(projections.Default()) {
+		return done, took, errors.New("rebuild: not every projection was rebuilt")
+	}
+	return done, took, nil
+}
+
+func lastLine(b []byte) []byte {
+	b = bytes.TrimRight(b, "\n")
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		return b[i+1:]
+	}
+	return b
+}
+
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
