@@ -43,7 +43,8 @@ func (s *Store) Append(ctx context.Context, req domain.AppendRequest) (domain.Ap
 //
 // The fast path plans the whole batch at once: lock every stream, look up
 // the versions and the event ids, check versions in Go, then insert all
-// new events with one statement: two round trips besides BEGIN and COMMIT.
+// new events with one statement: two round trips in all, BEGIN and COMMIT
+// included.
 // Should the database refuse that (an id committed meanwhile by a writer
 // of another stream, a body PostgreSQL rejects, a deadlock), the batch is
 // redone with a SAVEPOINT per request, so only the guilty request fails.

@@ -9,6 +9,7 @@ import (
 )
 
 func TestAppendRoundTripKeepsBytes(t *testing.T) {
+	t.Parallel()
 	s, _ := freshStore(t)
 	data := `{"a":"x<y","b":1.50,"big":1E+400,"n":-0.0,"z":{"y":null}}`
 	e := ev(newID(), "carwash.FINISH_WASH", data)
@@ -38,14 +39,15 @@ func TestAppendRoundTripKeepsBytes(t *testing.T) {
 }
 
 func TestAppendBatchFailuresStayAlone(t *testing.T) {
+	t.Parallel()
 	s, _ := freshStore(t)
 	ctx := ctxT(t)
 	mustAppend(t, s, domain.AppendRequest{Stream: "b", Expected: domain.NoStream, Events: []domain.NewEvent{ev(newID(), "t", `{}`)}})
 	shared := newID()
 	reqs := []domain.AppendRequest{
 		{Stream: "a", Expected: domain.NoStream, Events: []domain.NewEvent{ev(newID(), "t", `{"i":1}`), ev(shared, "t", `{"i":2}`)}},
-		{Stream: "b", Expected: domain.NoStream, Events: []domain.NewEvent{ev(newID(), "t", `{}`)}},                      // conflict
-		{Stream: "c", Expected: domain.AnyVersion, Events: []domain.NewEvent{ev(newID(), "t", `{"not json`)}},           // the server refuses it
+		{Stream: "b", Expected: domain.NoStream, Events: []domain.NewEvent{ev(newID(), "t", `{}`)}},                    // conflict
+		{Stream: "c", Expected: domain.AnyVersion, Events: []domain.NewEvent{ev(newID(), "t", `{"not json`)}},          // the server refuses it
 		{Stream: "a", Expected: 2, Events: []domain.NewEvent{ev(shared, "t", `{"i":2}`), ev(newID(), "t", `{"i":3}`)}}, // half a retry
 		{Stream: "d", Expected: domain.AnyVersion, Events: []domain.NewEvent{{ID: "not-a-uuid", Type: "t"}}},
 		{Stream: "a", Expected: 0, Events: []domain.NewEvent{ev(shared, "t", `{"i":2}`)}}, // pure retry: Expected ignored

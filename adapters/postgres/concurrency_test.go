@@ -14,6 +14,7 @@ import (
 // them) and for different streams (the id's unique index does, and the
 // loser retries its request in a savepoint).
 func TestConcurrentDuplicatesAcrossInstances(t *testing.T) {
+	t.Parallel()
 	s1, url := freshStore(t)
 	s2 := openStore(t, url, Options{})
 	for round := 0; round < 40; round++ {
@@ -49,6 +50,7 @@ func TestConcurrentDuplicatesAcrossInstances(t *testing.T) {
 // Batches from several instances over overlapping streams neither deadlock
 // nor break the versions: each stream ends up 1..n without holes.
 func TestConcurrentBatchesKeepStreamsDense(t *testing.T) {
+	t.Parallel()
 	s1, url := freshStore(t)
 	stores := []*Store{s1, openStore(t, url, Options{}), openStore(t, url, Options{})}
 	const writers, batches = 6, 30

@@ -49,7 +49,7 @@ func interpretError(err error) error {
 			code == "25006",                  // read-only transaction (hot standby, default_transaction_read_only)
 			strings.HasPrefix(code, "53"),    // insufficient resources: disk full, out of memory, too many connections
 			code == "40001", code == "40P01", // serialization failure, deadlock: retrying helps
-			code == "55P03":                  // lock not available
+			code == "55P03": // lock not available
 			return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
 		case code == "23505" && pgErr.ConstraintName == constraintStreamVersion:
 			return fmt.Errorf("%w: %w", domain.ErrWrongExpectedVersion, err)

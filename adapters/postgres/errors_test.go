@@ -18,6 +18,7 @@ import (
 )
 
 func TestInterpretError(t *testing.T) {
+	t.Parallel()
 	pg := func(code, constraint string) error {
 		return fmt.Errorf("exec: %w", &pgconn.PgError{Code: code, ConstraintName: constraint})
 	}
@@ -65,6 +66,7 @@ func TestInterpretError(t *testing.T) {
 }
 
 func TestOpenClosedPortIsUnavailable(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +108,7 @@ func dbName(t *testing.T, s *Store) string {
 // operation fail with ErrUnavailable; when it comes back the store works
 // again by itself.
 func TestLostServerIsUnavailable(t *testing.T) {
+	t.Parallel()
 	s, _ := freshStore(t)
 	ctx := ctxT(t)
 	mustAppend(t, s, domain.AppendRequest{Stream: "a", Expected: domain.NoStream, Events: []domain.NewEvent{ev(newID(), "t", `{}`)}})
@@ -156,6 +159,7 @@ func TestLostServerIsUnavailable(t *testing.T) {
 // A read-only server (a standby after failover, or one set read-only) is
 // unavailable for writes, not a bug.
 func TestReadOnlyIsUnavailable(t *testing.T) {
+	t.Parallel()
 	s, _ := freshStore(t)
 	ctx := ctxT(t)
 	db := dbName(t, s)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tidemark/tidemark/adapters/testdb"
 	"github.com/tidemark/tidemark/domain"
 )
 
@@ -58,6 +59,7 @@ func head(t *testing.T, s *Store) domain.Position {
 // A transaction that started first but commits last must not be skipped:
 // while it runs, nothing written after it is readable.
 func TestGateHoldsBackLaterCommits(t *testing.T) {
+	t.Parallel()
 	s, _ := freshStore(t)
 	txA := begin(t, s)
 	xA := xactID(t, txA) // A is now the oldest running transaction
@@ -90,6 +92,7 @@ func TestGateHoldsBackLaterCommits(t *testing.T) {
 // earlier-numbered event of the still running one comes after it in the
 // log, so a follower that has read B still gets A.
 func TestGateFollowerSeesLateCommit(t *testing.T) {
+	t.Parallel()
 	s, _ := freshStore(t)
 	txB := begin(t, s)
 	xactID(t, txB) // B's transaction id is the smaller one
@@ -120,6 +123,7 @@ func TestGateFollowerSeesLateCommit(t *testing.T) {
 // An open transaction that never touches events (a read-model write, say)
 // also holds the gate; the events appear as soon as it ends.
 func TestGateReleasedByUnrelatedTransaction(t *testing.T) {
+	t.Parallel()
 	s, _ := freshStore(t)
 	other := begin(t, s)
 	xactID(t, other)
@@ -147,6 +151,7 @@ func positions(evs []domain.Event) []domain.Position {
 // gets one greater than the holder's: log order agrees with version order
 // even when it locked other streams before waiting.
 func TestLogOrderFollowsStreamVersions(t *testing.T) {
+	t.Parallel()
 	s, _ := freshStore(t)
 	ctx := ctxT(t)
 	holder := begin(t, s)
@@ -204,5 +209,40 @@ func TestLogOrderFollowsStreamVersions(t *testing.T) {
 	}
 	if last != 2 {
 		t.Fatalf("stream s has %d events, want 2", last)
+	}
+}
+
+// The gate ignores transactions of other databases on the same server:
+// they cannot write our events, so they must not hold our readers back.
+// One in our own database, that never touches events, still does (it
+// might yet write some).
+func TestGateIgnoresOtherDatabases(t *testing.T) {
+	t.Parallel()
+	s, _ := freshStore(t)
+	ctx := ctxT(t)
+	elsewhere, err := pgx.Connect(ctx, testdb.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer elsewhere.Close(ctx)
+	foreign, err := elsewhere.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer foreign.Rollback(ctx) //nolint:errcheck
+	xactID(t, foreign)
+
+	p := mustAppend(t, s, domain.AppendRequest{Stream: "x", Expected: domain.AnyVersion,
+		Events: []domain.NewEvent{ev(newID(), "t", `{}`)}}).Positions[0]
+	if got := mustReadAll(t, s, domain.Start); len(got) != 1 || head(t, s) != p {
+		t.Fatalf("read %d events, head %v, while another database has a transaction open; want 1 at %v",
+			len(got), head(t, s), p)
+	}
+
+	local := begin(t, s)
+	xactID(t, local)
+	mustAppend(t, s, domain.AppendRequest{Stream: "x", Expected: domain.AnyVersion, Events: []domain.NewEvent{ev(newID(), "t", `{}`)}})
+	if got := mustReadAll(t, s, domain.Start); len(got) != 1 {
+		t.Fatalf("read %d events past a running transaction of our database, want 1", len(got))
 	}
 }

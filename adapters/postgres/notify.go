@@ -29,6 +29,11 @@ type notifier struct {
 }
 
 func newNotifier(cfg *pgx.ConnConfig) *notifier {
+	cfg = cfg.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["application_name"] = "tidemark-listener" // easy to find in pg_stat_activity
 	return &notifier{cfg: cfg, wake: make(chan struct{})}
 }
 

@@ -32,6 +32,7 @@ func expectWake(t *testing.T, done <-chan error, within time.Duration, what stri
 // knows) wakes a waiter through LISTEN/NOTIFY, long before the poll
 // interval, also after the listening connection was killed.
 func TestWaitWokenByNotify(t *testing.T) {
+	t.Parallel()
 	s, url := freshStore(t)
 	s.opts.PollInterval = time.Hour // only a notification can wake it
 	writer := openStore(t, url, Options{})
@@ -61,14 +62,14 @@ func TestWaitWokenByNotify(t *testing.T) {
 	// Kill the listener; it comes back and notifications flow again.
 	var killed int
 	if err := writer.Pool().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&killed); err != nil || killed != 1 {
+		WHERE datname = current_database() AND application_name = 'tidemark-listener'`).Scan(&killed); err != nil || killed != 1 {
 		t.Fatalf("terminate listener: %d, %v", killed, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
 		if err := writer.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND query LIKE 'LISTEN%' AND state = 'idle'`).Scan(&n); err != nil {
+			WHERE datname = current_database() AND application_name = 'tidemark-listener' AND query LIKE 'LISTEN%'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n == 1 {
@@ -90,6 +91,7 @@ func TestWaitWokenByNotify(t *testing.T) {
 }
 
 func TestWaitPollsAndHonoursContext(t *testing.T) {
+	t.Parallel()
 	url := testdb.PostgresURL(t)
 	s := openStore(t, url, Options{PollInterval: 50 * time.Millisecond})
 	ctx := ctxT(t)

@@ -26,8 +26,14 @@ func factory(t testing.TB) func() domain.EventStore {
 	}
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, factory) }
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, factory)
+}
 
-func TestStress(t *testing.T) { storetest.RunStress(t, factory, 20000) }
+func TestStress(t *testing.T) {
+	t.Parallel()
+	storetest.RunStress(t, factory, 20000)
+}
 
 func BenchmarkStore(b *testing.B) { storetest.RunBenchmarks(b, factory) }

@@ -11,8 +11,12 @@
 // transaction on the writer starts with BEGIN IMMEDIATE so two processes on
 // the same file queue on busy_timeout instead of failing a lock upgrade.
 // Group commit (package groupcommit) batches concurrent appends into one
-// transaction, one SAVEPOINT per request so a conflicting request is rolled
-// back alone.
+// transaction. As that transaction holds the write lock, AppendBatch decides
+// every request (duplicates, expected versions) from two lookups and writes
+// all rows with a few multi-row inserts; only if SQLite still refuses a row
+// does it redo the batch one request at a time, each in its own SAVEPOINT,
+// so the failing request is rolled back alone (see AppendBatch for why the
+// common path avoids savepoints).
 //
 // Positions: events.seq is the rowid (AUTOINCREMENT, never reused) and is
 // Position.Seq; TxID is always 0. Because writers are serialised, rowids

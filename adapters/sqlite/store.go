@@ -109,7 +109,9 @@ func dsn(path string, opts Options, writer bool) string {
 }
 
 // DB is bun over the writer connection: read-model projections write through
-// it, in the same file and the same single-writer queue as the log.
+// it, in the same file and the same single-writer queue as the log. Its
+// transactions begin IMMEDIATE, i.e. take the write lock at once; read
+// through ReaderDB.
 func (s *Store) DB() *bun.DB { return s.bunW }
 
 // ReaderDB is bun over the reader pool (query_only connections).
