@@ -25,12 +25,12 @@ import (
 // backend opens a real store of one kind on a fresh database.
 type backend struct {
 	name string
-	open func(t *testing.T) (domain.EventStore, *bun.DB)
+	open func(t testing.TB) (domain.EventStore, *bun.DB)
 }
 
 func backends() []backend {
 	return []backend{
-		{"sqlite", func(t *testing.T) (domain.EventStore, *bun.DB) {
+		{"sqlite", func(t testing.TB) (domain.EventStore, *bun.DB) {
 			st, err := sqlite.Open(context.Background(), testdb.SQLitePath(t), sqlite.Options{PollInterval: 20 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
@@ -38,7 +38,7 @@ func backends() []backend {
 			t.Cleanup(func() { st.Close() })
 			return st, st.DB()
 		}},
-		{"postgres", func(t *testing.T) (domain.EventStore, *bun.DB) {
+		{"postgres", func(t testing.TB) (domain.EventStore, *bun.DB) {
 			st, err := postgres.Open(context.Background(), testdb.PostgresURL(t), postgres.Options{PollInterval: 20 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
@@ -91,7 +91,7 @@ func (h *harness) waitCaughtUp(t testing.TB, want int) {
 	t.Fatalf("projections did not catch up with %d events: %+v", want, h.runner.Status())
 }
 
-func newHarness(t *testing.T, b backend, cfg api.Config) *harness {
+func newHarness(t testing.TB, b backend, cfg api.Config) *harness {
 	t.Helper()
 	st, db := b.open(t)
 	app := groupcommit.New(st, groupcommit.Options{})

@@ -17,6 +17,11 @@ type Options struct {
 	// MaxWait is how long a batch waits for more requests after the first.
 	// Default 0: flush as soon as the queue is drained.
 	MaxWait time.Duration
+	// Flushers is how many batches may be in flight at once. Default 1.
+	// More than one pays off on a store that commits concurrent transactions
+	// in parallel (PostgreSQL: its WAL flush is shared too); SQLite has one
+	// writer, so it gains nothing there.
+	Flushers int
 }
 
 // Appender sends concurrent appends to the store in batches.
@@ -28,7 +33,7 @@ type Appender struct {
 	mu     sync.RWMutex // held shared while enqueueing, exclusively by Close
 	closed bool
 	quit   chan struct{} // closed by Close: drain the queue and stop
-	done   chan struct{} // closed when the flusher has stopped
+	done   chan struct{} // closed when every flusher has stopped
 }
 
 // Claim states of a call: the flusher and the caller race to move it out of pending.
@@ -57,6 +62,9 @@ func New(store domain.EventStore, opts Options) *Appender {
 	if opts.MaxWait < 0 {
 		opts.MaxWait = 0
 	}
+	if opts.Flushers <= 0 {
+		opts.Flushers = 1
+	}
 	a := &Appender{
 		store: store,
 		opts:  opts,
@@ -64,7 +72,18 @@ func New(store domain.EventStore, opts Options) *Appender {
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	go a.run()
+	var wg sync.WaitGroup
+	for range opts.Flushers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.run()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(a.done)
+	}()
 	return a
 }
 
@@ -116,7 +135,6 @@ func (a *Appender) Close() error {
 }
 
 func (a *Appender) run() {
-	defer close(a.done)
 	for {
 		select {
 		case c := <-a.queue:

@@ -319,3 +319,54 @@ func TestPerRequestOutcomes(t *testing.T) {
 		t.Fatalf("invalid append: %v, want ErrInvalidEvent", err)
 	}
 }
+
+// With several flushers, batches are in flight at once and every caller
+// still gets its own outcome: each event is written once, a retry of one is
+// reported as a duplicate, a conflict fails alone.
+func TestSeveralFlushersInFlight(t *testing.T) {
+	g := newGated(t)
+	a := New(g, Options{MaxBatch: 8, Flushers: 3})
+	defer a.Close()
+	ctx := context.Background()
+	// Hold three batches in flight at once: that needs three flushers.
+	var outs []chan callResult
+	for i := 0; i < 3; i++ {
+		outs = append(outs, appendAsync(ctx, a, request(fmt.Sprintf("held-%d", i))))
+		<-g.entered
+	}
+	reqs := make([]domain.AppendRequest, 200)
+	for i := range reqs {
+		reqs[i] = request(fmt.Sprintf("s-%d", i%20))
+		reqs[i].Expected = domain.AnyVersion
+	}
+	for _, r := range reqs {
+		outs = append(outs, appendAsync(ctx, a, r), appendAsync(ctx, a, r)) // each twice
+	}
+	conflict := request("s-0")
+	conflict.Expected = 999
+	bad := appendAsync(ctx, a, conflict)
+	close(g.gate)
+	dups := 0
+	for i, c := range outs {
+		o := <-c
+		if o.err != nil {
+			t.Fatalf("caller %d: %v", i, o.err)
+		}
+		if o.res.AllDuplicates() {
+			dups++
+		}
+	}
+	if dups != len(reqs) {
+		t.Fatalf("%d callers told duplicate, want %d (one per retried event)", dups, len(reqs))
+	}
+	if o := <-bad; !errors.Is(o.err, domain.ErrWrongExpectedVersion) {
+		t.Fatalf("conflicting request: %v", o.err)
+	}
+	total := 0
+	for i := 0; i < 20; i++ {
+		total += streamLen(t, g, fmt.Sprintf("s-%d", i))
+	}
+	if total != len(reqs) {
+		t.Fatalf("%d events stored, want %d", total, len(reqs))
+	}
+}

@@ -8,7 +8,10 @@
 // more), and sends the batch with one EventStore.AppendBatch call. While that
 // transaction commits, new callers queue up and form the next batch, so the
 // batch size follows the load without any tuning: one caller alone pays one
-// transaction, a thousand share a few.
+// transaction, a thousand share a few. With Options.Flushers > 1 several
+// flushers do this at once, each with its own batch and transaction, so a
+// store that commits in parallel (PostgreSQL) keeps working while one batch
+// waits for its commit.
 //
 // Outcomes: each caller gets its own result or error (a conflicting request
 // fails alone, the store rolls it back to its savepoint); a batch-level error
@@ -23,5 +26,5 @@
 // so one caller's cancellation cannot abort the others'.
 //
 // Close stops accepting (later Appends fail with domain.ErrUnavailable),
-// writes what is already queued and waits for the in-flight batch.
+// writes what is already queued and waits for the in-flight batches.
 package groupcommit

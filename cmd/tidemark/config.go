@@ -29,6 +29,7 @@ type Config struct {
 	MaxBodyBytes      int64
 	QuarantineMax     int
 	GroupCommitMax    int
+	GroupCommitFlush  int
 	ShutdownTimeout   time.Duration
 	ProjectionBatch   int
 	ProjectionPoison  string
@@ -62,6 +63,7 @@ var settings = []setting{
 	{"TIDEMARK_MAX_BODY_BYTES", "max-body-bytes", "65536", "callback body limit; larger bodies get 413", func(c *Config, v string) error { return parseInt64(v, &c.MaxBodyBytes) }},
 	{"TIDEMARK_QUARANTINE_MAX", "quarantine-max", "5000", "rejected callbacks kept at most (oldest dropped first)", func(c *Config, v string) error { return parseInt(v, &c.QuarantineMax) }},
 	{"TIDEMARK_GROUP_COMMIT_MAX", "group-commit-max", "256", "callbacks appended in one transaction at most", func(c *Config, v string) error { return parseInt(v, &c.GroupCommitMax) }},
+	{"TIDEMARK_GROUP_COMMIT_FLUSHERS", "group-commit-flushers", "0", "group-commit transactions in flight at once (0: 4 on PostgreSQL, 1 on SQLite)", func(c *Config, v string) error { return parseInt(v, &c.GroupCommitFlush) }},
 	{"TIDEMARK_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "time given to in-flight requests on shutdown", func(c *Config, v string) error { return parseDuration(v, &c.ShutdownTimeout) }},
 	{"TIDEMARK_PROJECTION_BATCH", "projection-batch", "1000", "events a projection applies per transaction at most", func(c *Config, v string) error { return parseInt(v, &c.ProjectionBatch) }},
 	{"TIDEMARK_PROJECTION_POISON", "projection-poison", "skip", "what a projection does with an event it cannot apply: skip (record it) or stop", str(func(c *Config) *string { return &c.ProjectionPoison })},

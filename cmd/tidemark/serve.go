@@ -36,7 +36,14 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	}
 	defer st.Close()
 
-	appender := groupcommit.New(st.Events, groupcommit.Options{MaxBatch: cfg.GroupCommitMax})
+	flushers := cfg.GroupCommitFlush
+	if flushers <= 0 {
+		flushers = 1 // SQLite has one writer
+		if st.Dialect == migrations.Postgres {
+			flushers = 4 // concurrent commits share PostgreSQL's WAL flush
+		}
+	}
+	appender := groupcommit.New(st.Events, groupcommit.Options{MaxBatch: cfg.GroupCommitMax, Flushers: flushers})
 	reg := prometheus.NewRegistry()
 	runner, err := projections.New(projections.Config{
 		Store:     st.Events,
