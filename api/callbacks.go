@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strings"
@@ -35,6 +36,13 @@ func (s *Server) handleEnergy(w http.ResponseWriter, r *http.Request) {
 // platform gets a 503 so that its retry brings the callback back.
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request, source string) {
 	start := time.Now()
+	if s.limiter != nil {
+		if ok, wait := s.limiter.take(); !ok {
+			w.Header().Set("Retry-After", itoa(max(1, int64(math.Ceil(wait.Seconds())))))
+			s.reject(w, source, "rate_limited", http.StatusTooManyRequests, "too many callbacks; retry later", start)
+			return
+		}
+	}
 	received := s.deps.Clock.Now()
 	if !jsonContentType(r.Header.Get("Content-Type")) {
 		s.reject(w, source, "unsupported_media_type", http.StatusUnsupportedMediaType,

@@ -31,6 +31,8 @@ type Config struct {
 	ReadTokens     []string      // bearer tokens for the read endpoints (none: open)
 	AdminTokens    []string      // bearer tokens for the admin endpoints (none: admin disabled)
 	TrustProxyAddr bool          // take the remote address from X-Forwarded-For
+	RateLimit      float64       // callbacks per second over both endpoints (0: no limit); 429 above
+	RateBurst      int           // callbacks allowed at once above the rate (default: one second's worth)
 }
 
 // Defaults fills unset fields.
@@ -50,6 +52,9 @@ func (c *Config) Defaults() {
 func (c Config) Validate() error {
 	if _, err := energy.ParseScheme(string(c.EnergyScheme)); err != nil {
 		return fmt.Errorf("energy sign scheme: %w", err)
+	}
+	if c.RateLimit < 0 || c.RateBurst < 0 {
+		return errors.New("rate limit and burst must not be negative")
 	}
 	if c.MaxBodyBytes < 1024 {
 		return errors.New("max body bytes must be at least 1024")

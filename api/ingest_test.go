@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,4 +170,24 @@ func TestCallbackStoreUnavailable(t *testing.T) {
 			t.Fatalf("closed store: %d Retry-After=%q %s", a.status, a.header.Get("Retry-After"), a.body)
 		}
 	})
+}
+
+// Over the configured rate a callback gets 429 with Retry-After and is not stored.
+func TestCallbackRateLimit(t *testing.T) {
+	h := newHarness(t, backends()[0], api.Config{RateLimit: 0.001, RateBurst: 2})
+	body := func(i int) []byte {
+		return []byte(`{"callTime":` + strconv.Itoa(1000+i) + `,"callbackType":"FINISH_WASH","iotId":1,"orderId":"o"}`)
+	}
+	for i := 0; i < 2; i++ {
+		if a := post(t, h.url+"/v1/callbacks/carwash", "", body(i)); a.status != 200 {
+			t.Fatalf("within the burst: %d", a.status)
+		}
+	}
+	a := post(t, h.url+"/v1/callbacks/carwash", "", body(3))
+	if a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") == "" {
+		t.Fatalf("over the rate: %d Retry-After=%q", a.status, a.header.Get("Retry-After"))
+	}
+	if n := len(waitEvents(t, h.store, 2)); n != 2 {
+		t.Fatalf("%d events stored, want 2", n)
+	}
 }

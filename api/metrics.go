@@ -18,7 +18,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tidemark_callbacks_total",
-			Help: "Callbacks received, by source and outcome (stored, duplicate, malformed, invalid, unauthorized, too_large, unsupported_media_type, unavailable).",
+			Help: "Callbacks received, by source and outcome (stored, duplicate, malformed, invalid, unauthorized, too_large, unsupported_media_type, rate_limited, unavailable).",
 		}, []string{"source", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tidemark_callback_duration_seconds",

@@ -18,6 +18,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	mux     *http.ServeMux
+	limiter *tokenBucket // nil: no rate limit
 }
 
 // New builds the server; cfg gets its defaults filled.
@@ -36,6 +37,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, metrics: newMetrics(deps.Registry), mux: http.NewServeMux()}
+	if cfg.RateLimit > 0 {
+		s.limiter = newTokenBucket(cfg.RateLimit, cfg.RateBurst, deps.Clock.Now)
+	}
 	s.routes()
 	return s, nil
 }

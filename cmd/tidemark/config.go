@@ -30,6 +30,8 @@ type Config struct {
 	QuarantineMax     int
 	GroupCommitMax    int
 	GroupCommitFlush  int
+	RateLimit         float64
+	RateBurst         int
 	ShutdownTimeout   time.Duration
 	ProjectionBatch   int
 	ProjectionPoison  string
@@ -64,6 +66,11 @@ var settings = []setting{
 	{"TIDEMARK_QUARANTINE_MAX", "quarantine-max", "5000", "rejected callbacks kept at most (oldest dropped first)", func(c *Config, v string) error { return parseInt(v, &c.QuarantineMax) }},
 	{"TIDEMARK_GROUP_COMMIT_MAX", "group-commit-max", "256", "callbacks appended in one transaction at most", func(c *Config, v string) error { return parseInt(v, &c.GroupCommitMax) }},
 	{"TIDEMARK_GROUP_COMMIT_FLUSHERS", "group-commit-flushers", "0", "group-commit transactions in flight at once (0: 4 on PostgreSQL, 1 on SQLite)", func(c *Config, v string) error { return parseInt(v, &c.GroupCommitFlush) }},
+	{"TIDEMARK_RATE_LIMIT", "rate-limit", "0", "callbacks per second accepted over both endpoints (0: no limit); 429 + Retry-After above", func(c *Config, v string) error {
+		_, err := fmt.Sscan(v, &c.RateLimit)
+		return err
+	}},
+	{"TIDEMARK_RATE_BURST", "rate-burst", "0", "callbacks accepted at once above the rate (0: one second's worth)", func(c *Config, v string) error { return parseInt(v, &c.RateBurst) }},
 	{"TIDEMARK_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "time given to in-flight requests on shutdown", func(c *Config, v string) error { return parseDuration(v, &c.ShutdownTimeout) }},
 	{"TIDEMARK_PROJECTION_BATCH", "projection-batch", "1000", "events a projection applies per transaction at most", func(c *Config, v string) error { return parseInt(v, &c.ProjectionBatch) }},
 	{"TIDEMARK_PROJECTION_POISON", "projection-poison", "skip", "what a projection does with an event it cannot apply: skip (record it) or stop", str(func(c *Config) *string { return &c.ProjectionPoison })},

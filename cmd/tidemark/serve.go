@@ -69,6 +69,8 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		ReadTokens:     splitTokens(cfg.ReadTokens),
 		AdminTokens:    splitTokens(cfg.AdminTokens),
 		TrustProxyAddr: cfg.TrustProxyAddress,
+		RateLimit:      cfg.RateLimit,
+		RateBurst:      cfg.RateBurst,
 	}, api.Deps{
 		Appender:    appender,
 		Store:       st.Events,
