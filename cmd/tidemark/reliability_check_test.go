@@ -403,7 +403,7 @@ func eventually(t *testing.T, what string, d time.Duration, check func() []strin
 	t.Errorf("%s: %d differences after %s, e.g.:\n  %s", what, len(last), d, strings.Join(last[:min(10, len(last))], "\n  "))
 }
 
-// projectionStates reads GET /v1/projections.
+// relProjection is a projection as GET /v1/projections shows it.
 type relProjection struct {
 	Name      string  `json:"name"`
 	Status    string  `json:"status"`
@@ -412,10 +412,47 @@ type relProjection struct {
 	LastError *string `json:"lastError"`
 }
 
+// projections reads GET /v1/projections.
 func (a relAPI) projections() ([]relProjection, error) {
 	var p struct {
 		Items []relProjection `json:"items"`
 	}
 	_, err := a.get("/v1/projections", &loose{&p})
 	return p.Items, err
+}
+
+// counters reads the Prometheus counter name from GET /metrics, by the
+// value of its projection label.
+func (a relAPI) counters(name string) (map[string]float64, error) {
+	resp, err := a.client.Get(a.base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: %d", resp.StatusCode)
+	}
+	out := map[string]float64{}
+	for line := range strings.Lines(string(b)) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), name+"{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			return nil, fmt.Errorf("metrics line %q", line)
+		}
+		_, proj, _ := strings.Cut(labels, `projection="`)
+		proj, _, _ = strings.Cut(proj, `"`)
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return nil, fmt.Errorf("metrics line %q: %w", line, err)
+		}
+		out[proj] += v
+	}
+	return out, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -20,16 +19,30 @@ import (
 // The reliability tests run the real binary as child processes, so that a
 // kill -9 is a real one: no deferred function, no flush, no graceful close.
 
-// buildTidemark compiles this package into dir and returns the binary's path.
+// relBinEnv names a prebuilt binary to test instead of building this
+// package: a release build, or a deliberately broken one to check that
+// the suite notices.
+const relBinEnv = "TIDEMARK_RELIABILITY_BIN"
+
+// buildTidemark compiles this package into dir and returns the binary's
+// path (or returns $TIDEMARK_RELIABILITY_BIN when set).
 func buildTidemark(t *testing.T, dir string) string {
 	t.Helper()
+	if bin := os.Getenv(relBinEnv); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("%s: %v", relBinEnv, err)
+		}
+		t.Logf("testing %s (from %s)", bin, relBinEnv)
+		return bin
+	}
 	goBin, err := exec.LookPath("go") // go test puts GOROOT/bin first on PATH
 	if err != nil {
 		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 	}
 	bin := filepath.Join(dir, "tidemark")
+	// The test's own build settings (no -trimpath, no CGO_ENABLED override),
+	// so the build cache the test binary was made from serves this build too.
 	cmd := exec.Command(goBin, "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -60,10 +73,10 @@ func relServeEnv(settings map[string]string) []string {
 		}
 	}
 	base := map[string]string{
-		"TIDEMARK_LOG_FORMAT":      "json",
-		"TIDEMARK_LOG_LEVEL":       "warn",
-		"TIDEMARK_POLL_INTERVAL":   "50ms",
-		"TIDEMARK_ENERGY_SECRET":   relEnergySecret,
+		"TIDEMARK_LOG_FORMAT":       "json",
+		"TIDEMARK_LOG_LEVEL":        "warn",
+		"TIDEMARK_POLL_INTERVAL":    "50ms",
+		"TIDEMARK_ENERGY_SECRET":    relEnergySecret,
 		"TIDEMARK_SHUTDOWN_TIMEOUT": "5s",
 	}
 	for k, v := range settings {
@@ -78,7 +91,7 @@ func relServeEnv(settings map[string]string) []string {
 // startServe runs `tidemark serve` on addr ("" picks a free port) against
 // dbURL and waits until /healthz answers. The process is killed when the
 // test ends, and dies with the test process (parent-death signal).
-func startServe(t *testing.T, bin, name, addr, dbURL string, extra map[string]string) *serveProc {
+func startServe(t *testing.T, bin, name, addr, dbURL string) *serveProc {
 	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -86,7 +99,7 @@ func startServe(t *testing.T, bin, name, addr, dbURL string, extra map[string]st
 		if a == "" {
 			a = freeAddr(t)
 		}
-		p, err := launchServe(t, bin, name, a, dbURL, extra)
+		p, err := launchServe(t, bin, name, a, dbURL)
 		if err == nil {
 			return p
 		}
@@ -99,11 +112,8 @@ func startServe(t *testing.T, bin, name, addr, dbURL string, extra map[string]st
 	return nil
 }
 
-func launchServe(t *testing.T, bin, name, addr, dbURL string, extra map[string]string) (*serveProc, error) {
+func launchServe(t *testing.T, bin, name, addr, dbURL string) (*serveProc, error) {
 	settings := map[string]string{"TIDEMARK_ADDR": addr, "TIDEMARK_DATABASE_URL": dbURL}
-	for k, v := range extra {
-		settings[k] = v
-	}
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -209,13 +219,13 @@ func freeAddr(t *testing.T) string {
 }
 
 // waitFor polls cond every 100ms until it holds or d passes.
-func waitFor(ctx context.Context, d time.Duration, cond func() bool) bool {
+func waitFor(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	for {
 		if cond() {
 			return true
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if time.Now().After(deadline) {
 			return false
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -168,7 +168,6 @@ func (f *relFeed) checkDecoded(t *testing.T) {
 // of workers until stopped or the feed runs dry.
 type relPump struct {
 	inflight atomic.Int64
-	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	client   *http.Client
@@ -179,7 +178,7 @@ type relPump struct {
 // (it keeps an outage from turning into a busy loop).
 func startPump(base string, workers int, errPause time.Duration, feed *relFeed) *relPump {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &relPump{ctx: ctx, cancel: cancel, client: relClient(workers)}
+	p := &relPump{cancel: cancel, client: relClient(workers)}
 	for range workers {
 		p.wg.Go(func() {
 			for ctx.Err() == nil {
@@ -296,4 +295,11 @@ func resendUnacked(t *testing.T, base string, feed *relFeed) int {
 		t.Fatalf("re-delivery of %d unacknowledged callbacks: %d not answered 200 (first: %v)", len(todo), n, firstErr.Load())
 	}
 	return len(todo)
+}
+
+// truth is the simulator's expected read models over everything handed out.
+func (f *relFeed) truth() simulate.Truth {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sim.Truth()
 }
