@@ -18,7 +18,7 @@ import (
 // 100,000; half car-wash over 2,000 devices, half energy over N/20 orders),
 // then rebuilds all projections. Reported beside the rebuild rate is the
 // baseline measured in the same run: reading the same events with ReadAll
-// without folding. peak-RSS-MB is VmHWM, reset before the rebuild.
+// without folding. peak-RSS-MB is VmHWM, reset before each rebuild.
 func BenchmarkRebuild(b *testing.B) {
 	for _, d := range []string{"postgres", "sqlite"} {
 		b.Run(d, func(b *testing.B) { benchRebuild(b, d) })
@@ -60,8 +60,20 @@ func benchRebuild(b *testing.B, dialect string) {
 	}
 	cfg := e.config(func(c *Config) { c.DropGrace = time.Millisecond })
 
-	var readDur, rebuildDur time.Duration
-	var peak float64
+	// Each iteration: the baseline (ReadAll of every event, no folding),
+	// a rebuild with Go's default GC pacing, and one under a soft heap
+	// limit (RebuildOptions.MemoryLimit, TIDEMARK_BENCH_MEMLIMIT_MB,
+	// default 280).
+	limitMB := 280
+	if s := os.Getenv("TIDEMARK_BENCH_MEMLIMIT_MB"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			b.Fatalf("TIDEMARK_BENCH_MEMLIMIT_MB=%q", s)
+		}
+		limitMB = v
+	}
+	var readDur time.Duration
+	durs, peaks := make([]time.Duration, 2), make([]float64, 2)
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
@@ -82,29 +94,34 @@ func benchRebuild(b *testing.B, dialect string) {
 		if read != imported {
 			b.Fatalf("read %d events, imported %d", read, imported)
 		}
-
-		runtime.GC()
-		debug.FreeOSMemory()
-		resetPeakRSS()
-		t1 := time.Now()
-		res, err := Rebuild(ctx, cfg, RebuildOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		rebuildDur += time.Since(t1)
-		peak = max(peak, peakRSSMB())
-		if len(res) != 3 || res[0].Events == 0 {
-			b.Fatalf("rebuild results: %+v", res)
+		for i, limit := range []int64{0, int64(limitMB) << 20} {
+			runtime.GC()
+			debug.FreeOSMemory()
+			resetPeakRSS()
+			t1 := time.Now()
+			res, err := Rebuild(ctx, cfg, RebuildOptions{MemoryLimit: limit})
+			if err != nil {
+				b.Fatal(err)
+			}
+			durs[i] += time.Since(t1)
+			peaks[i] = max(peaks[i], peakRSSMB())
+			if len(res) != 3 || res[0].Events == 0 {
+				b.Fatalf("rebuild results: %+v", res)
+			}
 		}
 	}
 	b.StopTimer()
-	rate := float64(imported) * float64(b.N) / rebuildDur.Seconds()
-	readRate := float64(imported) * float64(b.N) / readDur.Seconds()
-	b.ReportMetric(rate, "events/s")
-	b.ReportMetric(readRate, "readall-events/s")
-	b.ReportMetric(rate/readRate, "rebuild/readall")
-	b.ReportMetric(peak, "peak-RSS-MB")
+	total := float64(imported) * float64(b.N)
+	readRate := total / readDur.Seconds()
+	rate, rateLim := total/durs[0].Seconds(), total/durs[1].Seconds()
 	b.ReportMetric(float64(imported), "events")
+	b.ReportMetric(readRate, "readall-events/s")
+	b.ReportMetric(rate, "events/s")
+	b.ReportMetric(rate/readRate, "rebuild/readall")
+	b.ReportMetric(peaks[0], "peak-RSS-MB")
+	b.ReportMetric(rateLim, "events/s-memlimit")
+	b.ReportMetric(peaks[1], "peak-RSS-MB-memlimit")
+	b.ReportMetric(float64(limitMB), "memlimit-MB")
 }
 
 // resetPeakRSS resets VmHWM (Linux: "5" to clear_refs), so the peak seen

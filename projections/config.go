@@ -26,7 +26,8 @@ type Config struct {
 
 	// BatchSize is the most events one catch-up or live transaction applies. Default 1000.
 	BatchSize int
-	// RebuildBatchSize is the read size of a rebuild's pass over the log. Default 10000.
+	// RebuildBatchSize is the read size of a rebuild's pass over the log
+	// (about three batches are in memory at once). Default 5000.
 	RebuildBatchSize int
 	// FlushInterval is how long a live projection, woken by new events,
 	// waits to gather more into the same transaction. Default 5ms.
@@ -47,7 +48,7 @@ type Config struct {
 // Defaults.
 const (
 	DefaultBatchSize        = 1000
-	DefaultRebuildBatchSize = 10000
+	DefaultRebuildBatchSize = 5000
 	DefaultFlushInterval    = 5 * time.Millisecond
 	DefaultLockRetry        = time.Second
 	DefaultDropGrace        = 5 * time.Second

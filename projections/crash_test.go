@@ -48,7 +48,8 @@ func crashChild() int {
 		defer st.Close()
 		store, db = st, st.DB()
 	}
-	r, err := New(Config{Store: store, DB: db, BatchSize: 20, LockRetry: 100 * time.Millisecond, FlushInterval: time.Millisecond})
+	r, err := New(Config{Store: store, DB: db, BatchSize: 20, LockRetry: 100 * time.Millisecond, FlushInterval: time.Millisecond,
+		Projections: append(Default(), witness{})})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -142,7 +143,8 @@ func TestKill9MidCatchUp(t *testing.T) {
 		if err := restart.Run(); err != nil {
 			t.Fatalf("restarted child: %v", err)
 		}
-		for _, name := range []string{"devices", "orders", "ledger"} {
+		checkExactlyOnce(t, e)
+		for _, name := range []string{"devices", "orders", "ledger", "witness"} {
 			if p := checkpointOf(t, e, name, 1); p != head {
 				t.Errorf("%s checkpoint after restart: %s, want %s", name, p, head)
 			}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -326,5 +327,49 @@ func waitCount(t testing.TB, e *env, n int) {
 			t.Fatalf("%d of %d imported events readable", len(all), n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// witness is a test projection that counts, per event, how many times a
+// committed batch applied it: no replay protection of its own, so any
+// double apply by the engine shows as a count of 2.
+type witness struct{}
+
+var witnessTable = &Table{Name: "witness", Key: []string{"event_id"}, Columns: []Column{
+	{Name: "event_id", Type: Text}, {Name: "n", Type: Int64}, {Name: "state", Type: JSON}}}
+
+func (witness) Name() string        { return "witness" }
+func (witness) Version() int        { return 1 }
+func (witness) Tables() []*Table    { return []*Table{witnessTable} }
+func (witness) Handles(string) bool { return true }
+func (witness) NewFold() Fold {
+	return &keyed[string, int64]{
+		table: witnessTable, keyCol: "event_id", stateCol: "state", parseKey: stringKey,
+		keys:   func(e domain.Event) ([]string, error) { return []string{e.ID}, nil },
+		evolve: func(n int64, _ string, _ domain.Event) (int64, error) { return n + 1, nil },
+		row: func(id string, n int64) ([]any, error) {
+			return []any{id, n, []byte(strconv.FormatInt(n, 10))}, nil
+		},
+	}
+}
+
+func withWitness(c *Config) { c.Projections = append(Default(), witness{}) }
+
+// checkExactlyOnce asserts the witness applied every event of the log once.
+func checkExactlyOnce(t testing.TB, e *env) {
+	t.Helper()
+	all, err := e.store.ReadAll(context.Background(), domain.Start, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := servedVersion(t, e, "witness")
+	table := quote(physical("witness", versionSuffix(v.Served)))
+	var rows, twice int
+	if err := e.db.DB.QueryRowContext(context.Background(), `SELECT count(*), coalesce(sum(CASE WHEN n <> 1 THEN 1 ELSE 0 END), 0) FROM `+table).
+		Scan(&rows, &twice); err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(all) || twice != 0 {
+		t.Errorf("witness: %d events applied (%d of them more than once), %d in the log", rows, twice, len(all))
 	}
 }

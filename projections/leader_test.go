@@ -44,10 +44,10 @@ func TestLeaderElectionTakeover(t *testing.T) {
 	deliver(t, ctx, a.store, sc.deliveries(400, 0.5))
 
 	regA, regB := prometheus.NewRegistry(), prometheus.NewRegistry()
-	ra := a.runner(t, func(c *Config) { c.Registry, c.LockRetry, c.BatchSize = regA, time.Minute, 50 })
+	ra := a.runner(t, func(c *Config) { c.Registry, c.LockRetry, c.BatchSize = regA, time.Minute, 50; withWitness(c) })
 	start(t, ra)
 	waitCaughtUp(t, a, ra)
-	rb := b.runner(t, func(c *Config) { c.Registry, c.LockRetry, c.BatchSize = regB, 200*time.Millisecond, 50 })
+	rb := b.runner(t, func(c *Config) { c.Registry, c.LockRetry, c.BatchSize = regB, 200*time.Millisecond, 50; withWitness(c) })
 	start(t, rb)
 	time.Sleep(700 * time.Millisecond) // several lock attempts by b
 	for _, s := range rb.Status() {
@@ -81,8 +81,8 @@ func TestLeaderElectionTakeover(t *testing.T) {
 		AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)`).Scan(&killed); err != nil {
 		t.Fatal(err)
 	}
-	if killed != 3 {
-		t.Fatalf("terminated %d lock connections, want 3", killed)
+	if killed != 4 {
+		t.Fatalf("terminated %d lock connections, want 4", killed)
 	}
 	killedAt := time.Now()
 	for {
@@ -92,7 +92,7 @@ func TestLeaderElectionTakeover(t *testing.T) {
 				leads++
 			}
 		}
-		if leads == 3 {
+		if leads == 4 {
 			break
 		}
 		if time.Since(killedAt) > 5*time.Second {
@@ -109,7 +109,9 @@ func TestLeaderElectionTakeover(t *testing.T) {
 	<-ingest
 	waitCaughtUp(t, b, rb)
 
-	// Each event applied once across both processes.
+	// Each event applied once across both processes: the witness counts
+	// applications, and the counters cannot have counted more than the log.
+	checkExactlyOnce(t, b)
 	all, err := a.store.ReadAll(ctx, domain.Start, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -125,9 +127,11 @@ func TestLeaderElectionTakeover(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"devices", "orders", "ledger"} {
+		// A commit cut off by the lost lock may have landed without being
+		// counted, so the sum can be short, never over.
 		got := counterValue(t, regA, "tidemark_projection_events_applied_total", n) +
 			counterValue(t, regB, "tidemark_projection_events_applied_total", n)
-		if got != want[n] {
+		if got > want[n] || got < want[n]-50 {
 			t.Errorf("%s: %v events applied across both runners, %v in the log", n, got, want[n])
 		}
 	}

@@ -86,16 +86,24 @@ func (f *keyed[K, S]) Load(ctx context.Context, tx *Tx, events []domain.Event) e
 	if len(want) == 0 {
 		return nil
 	}
-	all := make([]any, 0, len(want))
+	all := make([]K, 0, len(want))
 	for k := range want {
 		all = append(all, k)
 	}
 	const chunk = 500
 	for i := 0; i < len(all); i += chunk {
 		part := all[i:min(i+chunk, len(all))]
-		q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IN (%s)", quote(f.keyCol), quote(f.stateCol),
-			tx.Name(f.table.Name), quote(f.keyCol), placeholders(len(part)))
-		rows, err := tx.Query(ctx, q, part...)
+		// One statement text on PostgreSQL (an array parameter), a list on SQLite.
+		cond, args := "= ANY(?)", []any{part}
+		if tx.q.f != flavorPostgres {
+			cond, args = "IN ("+placeholders(len(part))+")", make([]any, len(part))
+			for j, k := range part {
+				args[j] = k
+			}
+		}
+		q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s %s", quote(f.keyCol), quote(f.stateCol),
+			tx.Name(f.table.Name), quote(f.keyCol), cond)
+		rows, err := tx.Query(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("load %s states: %w", f.table.Name, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,12 @@ type RebuildOptions struct {
 	// Progress, when set, is called about every 200ms and at each phase
 	// change, never concurrently (e.g. to draw a progress bar).
 	Progress func(Progress)
+	// MemoryLimit, when > 0, is a soft limit (bytes) on the Go heap for the
+	// rebuild's duration (runtime/debug.SetMemoryLimit; process-wide, so
+	// meant for a process that only rebuilds, like the rebuild command).
+	// The fold holds every device and order state; with Go's default GC
+	// pacing the heap can grow to twice that before a collection.
+	MemoryLimit int64
 }
 
 // RebuildResult is what a rebuild made of one projection.
@@ -195,12 +202,21 @@ func (r *Runner) rebuildLeased(ctx context.Context, ps []Projection, leases []Le
 	for i, p := range ps {
 		names[i] = p.Name()
 	}
+	if opts.MemoryLimit > 0 {
+		prev := debug.SetMemoryLimit(opts.MemoryLimit)
+		defer debug.SetMemoryLimit(prev)
+	}
 	tr := newTracker(names, opts, r.cfg.Clock.Now())
 	r.setBuilds(names, tr)
+	tr.emit() // the first phase, however short
 	stopReport := tr.report()
 	finish := func(err error) {
 		if err != nil {
 			tr.fail(err)
+			for _, n := range names {
+				r.byName[n].setError(fmt.Errorf("rebuild: %w", err))
+			}
+			r.cfg.Logger.Error("rebuild failed; the served versions are unchanged", "projections", names, "err", err)
 		} else {
 			tr.setPhase(PhaseDone)
 		}
@@ -341,7 +357,7 @@ func (r *Runner) pass(ctx context.Context, builds []*build, until time.Time, tr 
 	}
 	chans := make([]chan []domain.Event, len(builds))
 	for i, b := range builds {
-		ch := make(chan []domain.Event, 2)
+		ch := make(chan []domain.Event, 1) // reading runs one batch ahead
 		chans[i] = ch
 		wg.Add(1)
 		go func() {
@@ -377,6 +393,9 @@ func (r *Runner) pass(ctx context.Context, builds []*build, until time.Time, tr 
 			}
 		}
 		pos = batch[len(batch)-1].Position
+		for i := range batch {
+			batch[i].Raw = nil // the folds read Data; let the bodies go early
+		}
 		for _, ch := range chans {
 			select {
 			case ch <- batch:
@@ -432,7 +451,10 @@ func (r *Runner) foldBatch(ctx context.Context, b *build, batch []domain.Event, 
 
 // writeBuilds writes what the folds hold, adds keys and indexes, records
 // poison events and sets the new version's checkpoint at the end of the
-// pass, all in one transaction per build (builds in parallel).
+// pass: on PostgreSQL in one transaction per build (builds in parallel),
+// on SQLite the rows in short transactions first. Nothing serves the new
+// tables and they have no checkpoint before the last commit, so a crash
+// in between only means the next rebuild starts over.
 func (r *Runner) writeBuilds(ctx context.Context, builds []*build) error {
 	errs := make([]error, len(builds))
 	var wg sync.WaitGroup
@@ -440,24 +462,34 @@ func (r *Runner) writeBuilds(ctx context.Context, builds []*build) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = r.inTx(ctx, func(q sqlq, raw rawConn) error {
-				if err := b.fold.Flush(ctx, &Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}, true); err != nil {
-					return err
-				}
-				if err := finishTables(ctx, q, b.p, b.suffix); err != nil {
-					return err
-				}
-				now := r.cfg.Clock.Now()
-				for _, pe := range b.poison {
-					if err := recordPoison(ctx, q, pe, now); err != nil {
+			if r.f == flavorSQLite { // the rows in short transactions, SQLite's writer stays available
+				errs[i] = b.fold.Flush(ctx, &Tx{q: sqlq{r.f, r.cfg.DB.DB}, names: b.names, mode: modeBulk,
+					chunked: func(ctx context.Context, fn func(q sqlq) error) error {
+						return r.inTx(ctx, func(q sqlq, _ rawConn) error { return fn(q) })
+					}}, true)
+			}
+			if errs[i] == nil {
+				errs[i] = r.inTx(ctx, func(q sqlq, raw rawConn) error {
+					if r.f == flavorPostgres { // COPY, in the same transaction as the rest
+						if err := b.fold.Flush(ctx, &Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}, true); err != nil {
+							return err
+						}
+					}
+					if err := finishTables(ctx, q, b.p, b.suffix); err != nil {
 						return err
 					}
-				}
-				if b.version == 0 {
-					return nil
-				}
-				return setCheckpoint(ctx, q, b.p.Name(), b.version, b.end, now)
-			})
+					now := r.cfg.Clock.Now()
+					for _, pe := range b.poison {
+						if err := recordPoison(ctx, q, pe, now); err != nil {
+							return err
+						}
+					}
+					if b.version == 0 {
+						return nil
+					}
+					return setCheckpoint(ctx, q, b.p.Name(), b.version, b.end, now)
+				})
+			}
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("rebuild %s: write: %w", b.p.Name(), errs[i])
 			}

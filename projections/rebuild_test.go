@@ -23,7 +23,7 @@ func TestRebuildWhileServing(t *testing.T) {
 		ctx := ctxFor(t, 3*time.Minute)
 		sc := newScenario(41, 30, 20)
 		deliver(t, ctx, e.store, sc.deliveries(800, 0.5))
-		r := e.runner(t, func(c *Config) { c.DropGrace = 300 * time.Millisecond; c.RebuildBatchSize = 97 })
+		r := e.runner(t, func(c *Config) { c.DropGrace = 300 * time.Millisecond; c.RebuildBatchSize = 97; withWitness(c) })
 		start(t, r)
 		waitCaughtUp(t, e, r)
 		rd := e.reader(t)
@@ -87,7 +87,7 @@ func TestRebuildWhileServing(t *testing.T) {
 		if failures.Load() > 0 || queries.Load() < 5 {
 			t.Errorf("%d of %d queries failed during the rebuild; first: %v", failures.Load(), queries.Load(), firstFailure.Load())
 		}
-		if len(res) != 3 {
+		if len(res) != 4 {
 			t.Fatalf("results: %+v", res)
 		}
 		for _, x := range res {
@@ -110,11 +110,20 @@ func TestRebuildWhileServing(t *testing.T) {
 			t.Error("Status never showed the rebuild")
 		}
 		waitCaughtUp(t, e, r)
-		for _, s := range r.Status() {
-			if s.Version != 2 || s.Rebuild != nil {
-				t.Errorf("live runner after the switch: %+v", s)
+		// The live runner moves to v2 (at its next batch, or within a
+		// second when idle).
+		deadline := time.Now().Add(10 * time.Second)
+		for _, name := range []string{"devices", "orders", "ledger", "witness"} {
+			for s := statusOf(r, name); s.Version != 2 || s.Rebuild != nil; s = statusOf(r, name) {
+				if time.Now().After(deadline) {
+					t.Fatalf("live runner after the switch: %+v", s)
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 		}
+		waitCaughtUp(t, e, r)
+		// Pass, catch-up, switch and the live runner after it: each event once.
+		checkExactlyOnce(t, e)
 		// The Reader now reads v2.
 		var doc []byte
 		if err := e.db.DB.QueryRowContext(ctx, e.rebindQ(`SELECT device FROM devices_v2 WHERE iot_id = ?`), devID).Scan(&doc); err != nil {
@@ -156,6 +165,14 @@ func TestRebuildRejectsConcurrentAndUnknown(t *testing.T) {
 		t.Error("rebuild:devices still held after the failed start")
 	} else {
 		_ = l2.Release(ctx)
+	}
+	// An empty log rebuilds too (bootstrapping v1 first).
+	res, err := r.Rebuild(ctx, RebuildOptions{Projections: []string{"devices"}})
+	if err != nil || len(res) != 1 || res[0].Version != 2 || res[0].Events != 0 {
+		t.Errorf("rebuild of an empty log: %+v %v", res, err)
+	}
+	if v := servedVersion(t, e, "devices"); v.Served != 2 {
+		t.Errorf("versions: %+v", v)
 	}
 }
 

@@ -195,12 +195,12 @@ func (r *Runner) lead(ctx context.Context, pr *proc) {
 			case <-pr.retry:
 				pr.setState(StateCatchingUp)
 			}
+		case errors.Is(err, errNewerCode):
+			pr.setFailed(err)
+			log.Error("projection not applied: served by newer code", "err", err)
+			return // give the lease up: a process with the newer code may take it
 		case err != nil:
-			if errors.Is(err, errNewerCode) {
-				pr.setFailed(err)
-			} else {
-				pr.setError(err)
-			}
+			pr.setError(err)
 			r.metrics.errors.WithLabelValues(pr.p.Name()).Inc()
 			log.Warn("projection error; retrying", "err", err)
 			sleep(ctx, back.next())
@@ -218,7 +218,6 @@ type target struct {
 	pos     domain.Position // read up to here (ahead of dbPos after batches of other events)
 	written time.Time       // when the checkpoint was last written
 	policy  PoisonPolicy
-	pr      *proc // for counters; nil in rebuilds
 }
 
 // prepare makes sure the projection is served, by tables of this code
@@ -269,13 +268,14 @@ func (r *Runner) prepare(ctx context.Context, pr *proc) (*target, error) {
 		}
 		pr.setPrepared(v.Served, pos, head)
 		return &target{p: p, version: v.Served, names: tableNames(p, versionSuffix(v.Served)), served: true,
-			dbPos: pos, pos: pos, policy: r.cfg.Poison, pr: pr}, nil
+			dbPos: pos, pos: pos, policy: r.cfg.Poison}, nil
 	}
 }
 
 // follow catches up in batches, then applies live, until an error.
 func (r *Runner) follow(ctx context.Context, pr *proc, tgt *target) error {
 	var headAt time.Time
+	checked := time.Now()
 	for {
 		events, err := r.cfg.Store.ReadAll(ctx, tgt.pos, r.cfg.BatchSize)
 		if err != nil {
@@ -288,6 +288,16 @@ func (r *Runner) follow(ctx context.Context, pr *proc, tgt *target) error {
 				}
 			}
 			pr.setCaughtUp(tgt.pos)
+			if time.Since(checked) > time.Second { // an idle projection still notices a switch
+				checked = time.Now()
+				v, ok, err := loadVersions(ctx, sqlq{r.f, r.cfg.DB.DB}, tgt.p.Name(), "")
+				if err != nil {
+					return err
+				}
+				if ok && v.Served != tgt.version {
+					return fmt.Errorf("%s: applying v%d, served v%d: %w", tgt.p.Name(), tgt.version, v.Served, errServedChanged)
+				}
+			}
 			if err := r.cfg.Store.WaitForEvents(ctx, tgt.pos); err != nil {
 				return err
 			}
