@@ -23,10 +23,11 @@ func cmdRebuild(ctx context.Context, args []string, e env) error {
 	dbURL := fs.String("database-url", envOr(e.getenv, "TIDEMARK_DATABASE_URL", "sqlite://./var/tidemark.db"), "database (env TIDEMARK_DATABASE_URL)")
 	names := fs.String("projection", "", "comma-separated projections to rebuild (default: all: devices, orders, ledger)")
 	until := fs.String("until", "", "RFC 3339 time: build a point-in-time copy of the events recorded up to it instead")
+	memLimit := fs.Int64("memory-limit-mb", 280, "soft limit of the Go heap during the rebuild, in MiB (0: none); trades speed for a smaller peak")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := projections.RebuildOptions{Projections: splitTokens(*names)}
+	opts := projections.RebuildOptions{Projections: splitTokens(*names), MemoryLimit: *memLimit << 20}
 	if *until != "" {
 		t, err := time.Parse(time.RFC3339Nano, *until)
 		if err != nil {
