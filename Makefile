@@ -18,9 +18,10 @@ test: ## the whole suite: unit, conformance (SQLite + PostgreSQL), e2e, reliabil
 test-race:
 	$(GO) test -race $(TEST_FLAGS) ./...
 
-bench: ## every benchmark, report in bench/out/
+bench: ## every benchmark; figures beside same-run baselines in bench/out/report.md (+ report.json)
 	mkdir -p bench/out
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bench/out/bench.txt
+	-CGO_ENABLED=0 $(GO) test -trimpath -p 1 -run '^$$' -bench . -benchtime 1x -timeout 20m ./... 2>&1 | tee bench/out/gobench.txt
+	CGO_ENABLED=0 $(GO) run -trimpath ./bench
 
 soak: ## longer reliability variants
 	TIDEMARK_SOAK=1 $(GO) test $(TEST_FLAGS) -run 'Reliab|Stress|Soak' ./...

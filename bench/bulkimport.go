@@ -113,7 +113,7 @@ func (b *bench) loadEvents(ctx context.Context, measure bool) {
 			lastLog = time.Now()
 		}
 	}
-	b.sizes["bulk import / rebuild events"] = total
+	b.sizes["bulk import / rebuild events (imported)"] = total
 	b.logf("import: generated and decoded %d events in %s (not timed)", total, genTook.Round(time.Millisecond))
 	if raw != nil && rawErr == nil {
 		_, rawErr = raw.Exec(ctx, "DROP TABLE bench_raw_copy")

@@ -2,11 +2,19 @@
 // "Performance") in one run and writes them, each beside a baseline
 // measured in the same run and its target, to bench/out/report.md and
 // bench/out/report.json. `make bench` runs it after the Go benchmarks and
-// folds their events/s lines into the report.
+// folds their output (bench/out/gobench.txt) into the report.
 //
 // Every figure comes from the run itself: a figure that could not be
 // measured (PostgreSQL unreachable, a step failed, not selected with
 // -only) is reported as "not measured" with the reason, never filled in.
 //
-// Usage: go run ./bench [-quick] [-events N] [-only ingest,import,...]
+// Usage:
+//
+//	go run ./bench [-quick] [-events N] [-duration D] [-only ingest,import,rebuild,lag,queries,footprint,gobench] [-out DIR]
+//
+// Environment: TIDEMARK_BENCH_EVENTS (events imported and rebuilt,
+// default 1,000,000); TIDEMARK_BENCH_DATABASE_URL, else
+// TIDEMARK_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres:
+// the PostgreSQL server on which fresh databases tidemark_bench_* are
+// created and dropped at the end.
 package main

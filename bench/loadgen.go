@@ -125,7 +125,9 @@ func (t *tally) record(status int, err error, took time.Duration, done time.Time
 			t.firstErr = fmt.Sprintf("HTTP %d", status)
 		}
 	}
-	t.last = max(t.last, done)
+	if done.After(t.last) {
+		t.last = done
+	}
 }
 
 func merge(ts []tally, windowStart time.Time) loadResult {
@@ -140,7 +142,9 @@ func merge(ts []tally, windowStart time.Time) loadResult {
 		if r.FirstErr == "" {
 			r.FirstErr = t.firstErr
 		}
-		last = max(last, t.last)
+		if t.last.After(last) {
+			last = t.last
+		}
 	}
 	if !last.IsZero() {
 		r.Elapsed = last.Sub(windowStart)

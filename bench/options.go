@@ -39,13 +39,16 @@ type options struct {
 	QueryPreload    int     // deliveries stored before querying
 	Settle          time.Duration
 	ImportBatch     int
+	// RebuildMemLimitMB is RebuildOptions.MemoryLimit of the rebuild
+	// process (0: none). The default GC pacing is measured beside it.
+	RebuildMemLimitMB int
 }
 
 func defaultOptions(quick bool) options {
 	o := options{
 		Quick: quick, Events: 1_000_000, Conns: 64, IngestPool: 200_000, Warmup: time.Second,
 		Window: 10 * time.Second, LagRate: 5000, QueryRate: 2000, QueryIngestRate: 5000,
-		QueryPreload: 20_000, Settle: 2 * time.Second, ImportBatch: 10_000,
+		QueryPreload: 20_000, Settle: 2 * time.Second, ImportBatch: 10_000, RebuildMemLimitMB: 280,
 	}
 	if quick {
 		o.Events, o.IngestPool, o.Warmup, o.Window = 20_000, 12_000, 300*time.Millisecond, 2*time.Second
@@ -67,6 +70,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	out := fs.String("out", "", "output directory (default bench/out under the module root)")
 	gobench := fs.String("gobench", "", "go test -bench output to include (default OUT/gobench.txt)")
 	window := fs.Duration("duration", 0, "measured window of ingest, live lag and queries (default 10s, quick 2s)")
+	memLimit := fs.Int("rebuild-memlimit-mb", -1, "heap limit of the rebuild process in MB, 0 for none (default 280; env TIDEMARK_BENCH_MEMLIMIT_MB)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -86,6 +90,16 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if *events > 0 {
 		o.Events = *events
+	}
+	if s := getenv("TIDEMARK_BENCH_MEMLIMIT_MB"); s != "" && *memLimit < 0 {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return o, fmt.Errorf("TIDEMARK_BENCH_MEMLIMIT_MB=%q: want an integer ≥ 0", s)
+		}
+		o.RebuildMemLimitMB = n
+	}
+	if *memLimit >= 0 {
+		o.RebuildMemLimitMB = *memLimit
 	}
 	if *window < 0 {
 		return o, fmt.Errorf("-duration %s: want > 0", *window)

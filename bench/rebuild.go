@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,8 @@ const (
 	childEnv     = "TIDEMARK_BENCH_CHILD" // childRebuild or childReadAll
 	childKindEnv = "TIDEMARK_BENCH_CHILD_KIND"
 	childDSNEnv  = "TIDEMARK_BENCH_CHILD_DSN"
+	// childMemLimitEnv is the rebuild's RebuildOptions.MemoryLimit in bytes.
+	childMemLimitEnv = "TIDEMARK_BENCH_CHILD_MEMLIMIT"
 
 	childRebuild = "rebuild"
 	childReadAll = "readall"
@@ -45,54 +48,82 @@ type loadedStore struct {
 
 // benchRebuild rebuilds all projections from the loaded events of each
 // store in a child process, after a plain ReadAll pass over the same
-// events in another child (the baseline; it also warms the caches).
+// events in another child (the baseline; it also warms the caches). The
+// rebuild process runs under RebuildOptions.MemoryLimit, as a process that
+// only rebuilds is meant to; on PostgreSQL it is run again with Go's
+// default GC pacing, for comparison.
 func (b *bench) benchRebuild(ctx context.Context) {
+	limit := int64(b.o.RebuildMemLimitMB) << 20
+	b.sizes["rebuild: heap limit of the rebuild process (MB, 0 = none)"] = b.o.RebuildMemLimitMB
 	for _, ls := range b.loaded {
 		prefix := "rebuild." + ls.kind + "."
 		b.logf("rebuild: %s, %d events: ReadAll pass", ls.kind, ls.events)
-		base, err := runChild(ctx, childReadAll, ls.kind, ls.dsn)
+		base, err := runChild(ctx, childReadAll, ls.kind, ls.dsn, 0)
 		if err != nil {
 			b.figs.skipPrefix(prefix, "ReadAll baseline: "+err.Error())
 			continue
 		}
-		b.logf("rebuild: %s: ReadAll %d events in %.2fs; rebuilding", ls.kind, base.Events, base.Seconds)
-		res, err := runChild(ctx, childRebuild, ls.kind, ls.dsn)
-		if err != nil {
-			b.figs.skipPrefix(prefix, err.Error())
+		if base.Events == 0 || base.Seconds <= 0 {
+			b.figs.skipPrefix(prefix, fmt.Sprintf("nothing to measure: %d events read in %.3fs", base.Events, base.Seconds))
 			continue
 		}
-		if base.Events == 0 || res.Seconds <= 0 || base.Seconds <= 0 {
-			b.figs.skipPrefix(prefix, fmt.Sprintf("nothing to measure: %d events read in %.3fs, rebuild %.3fs", base.Events, base.Seconds, res.Seconds))
+		b.logf("rebuild: %s: ReadAll %d events in %.2fs; rebuilding (heap limit %d MB)", ls.kind, base.Events, base.Seconds, b.o.RebuildMemLimitMB)
+		b.rebuildOnce(ctx, ls, base, limit, prefix+"rate", prefix+"peak_rss")
+		if ls.kind != kindPostgres {
 			continue
 		}
-		rate := float64(base.Events) / res.Seconds
-		baseRate := float64(base.Events) / base.Seconds
-		note := fmt.Sprintf("%d events in the log, rebuilt (all projections, blue/green, bulk writes) in %.2fs in a child process; "+
-			"the rebuild's pass folded %d events; ReadAll pass over the same events in %.2fs (batches of %d), peak RSS %.0f MB",
-			base.Events, res.Seconds, res.Events, base.Seconds, projections.DefaultRebuildBatchSize, mb(base.PeakRSSBytes))
-		b.figs.set(prefix+"rate", rate, num(baseRate), note)
-		if res.PeakRSSBytes > 0 {
-			var baseRSS *float64
-			if base.PeakRSSBytes > 0 {
-				baseRSS = num(mb(base.PeakRSSBytes))
-			}
-			b.figs.set(prefix+"peak_rss", mb(res.PeakRSSBytes), baseRSS,
-				"VmHWM of the rebuild's process (store opened, rebuild run), from /proc/self/status")
-		} else {
-			b.figs.skip(prefix+"peak_rss", "VmHWM not available (needs Linux /proc)")
+		if limit == 0 {
+			b.figs.skip(prefix+"rate_gc_default", "the rows above ran without a heap limit (-rebuild-memlimit-mb 0)")
+			b.figs.skip(prefix+"peak_rss_gc_default", "the rows above ran without a heap limit (-rebuild-memlimit-mb 0)")
+			continue
 		}
-		b.logf("rebuild: %s %.0f events/s, peak RSS %.0f MB", ls.kind, rate, mb(res.PeakRSSBytes))
+		b.logf("rebuild: %s: rebuilding again, no heap limit", ls.kind)
+		b.rebuildOnce(ctx, ls, base, 0, prefix+"rate_gc_default", prefix+"peak_rss_gc_default")
 	}
 }
 
+// rebuildOnce runs one rebuild child and records its rate and peak RSS.
+func (b *bench) rebuildOnce(ctx context.Context, ls loadedStore, base childResult, limit int64, rateID, rssID string) {
+	res, err := runChild(ctx, childRebuild, ls.kind, ls.dsn, limit)
+	if err == nil && res.Seconds <= 0 {
+		err = fmt.Errorf("the rebuild took %.3fs", res.Seconds)
+	}
+	if err != nil {
+		b.figs.skip(rateID, err.Error())
+		b.figs.skip(rssID, err.Error())
+		return
+	}
+	limitText := "no heap limit (Go's default GC pacing)"
+	if limit > 0 {
+		limitText = fmt.Sprintf("RebuildOptions.MemoryLimit %d MB", limit>>20)
+	}
+	rate := float64(base.Events) / res.Seconds
+	note := fmt.Sprintf("%d events in the log, rebuilt (all projections, blue/green, bulk writes) in %.2fs in a child process "+
+		"with %s; its pass folded %d events; ReadAll pass over the same events in %.2fs (batches of %d), peak RSS %.0f MB",
+		base.Events, res.Seconds, limitText, res.Events, base.Seconds, projections.DefaultRebuildBatchSize, mb(base.PeakRSSBytes))
+	b.figs.set(rateID, rate, num(float64(base.Events)/base.Seconds), note)
+	if res.PeakRSSBytes <= 0 {
+		b.figs.skip(rssID, "VmHWM not available (needs Linux /proc)")
+		return
+	}
+	var baseRSS *float64
+	if base.PeakRSSBytes > 0 {
+		baseRSS = num(mb(base.PeakRSSBytes))
+	}
+	b.figs.set(rssID, mb(res.PeakRSSBytes), baseRSS,
+		"VmHWM of the rebuild's process (store opened, rebuild run), from /proc/self/status; "+limitText)
+	b.logf("rebuild: %s %.0f events/s, peak RSS %.0f MB (%s)", ls.kind, rate, mb(res.PeakRSSBytes), limitText)
+}
+
 // runChild re-executes this binary in a child mode and reads its result.
-func runChild(ctx context.Context, mode, kind, dsn string) (childResult, error) {
+func runChild(ctx context.Context, mode, kind, dsn string, memLimit int64) (childResult, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return childResult{}, fmt.Errorf("own executable: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(os.Environ(), childEnv+"="+mode, childKindEnv+"="+kind, childDSNEnv+"="+dsn)
+	cmd.Env = append(os.Environ(), childEnv+"="+mode, childKindEnv+"="+kind, childDSNEnv+"="+dsn,
+		childMemLimitEnv+"="+strconv.FormatInt(memLimit, 10))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
@@ -123,7 +154,11 @@ func childMain(mode string) int {
 		case childReadAll:
 			res.Events, res.Seconds, err = readAllPass(ctx, st.events)
 		case childRebuild:
-			res.Events, res.Seconds, err = rebuildAll(ctx, st)
+			limit, perr := strconv.ParseInt(os.Getenv(childMemLimitEnv), 10, 64)
+			if perr != nil {
+				return fmt.Errorf("%s: %w", childMemLimitEnv, perr)
+			}
+			res.Events, res.Seconds, err = rebuildAll(ctx, st, limit)
 		default:
 			err = fmt.Errorf("unknown child mode %q", mode)
 		}
@@ -163,12 +198,12 @@ func readAllPass(ctx context.Context, st domain.EventStore) (int64, float64, err
 
 // rebuildAll rebuilds every projection as `tidemark rebuild` does; the
 // replaced versions are dropped at once instead of after a grace period.
-func rebuildAll(ctx context.Context, st *store) (int64, float64, error) {
+func rebuildAll(ctx context.Context, st *store, memLimit int64) (int64, float64, error) {
 	var done int64
 	cfg := projections.Config{Store: st.events, DB: st.db, DropGrace: time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler)}
 	t0 := time.Now()
-	res, err := projections.Rebuild(ctx, cfg, projections.RebuildOptions{Progress: func(p projections.Progress) {
+	res, err := projections.Rebuild(ctx, cfg, projections.RebuildOptions{MemoryLimit: memLimit, Progress: func(p projections.Progress) {
 		done = max(done, p.Done)
 	}})
 	took := time.Since(t0).Seconds()

@@ -180,12 +180,10 @@ func (s *stack) waitLive(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// waitCaughtUp waits until every projection has applied the log's head.
-func (s *stack) waitCaughtUp(ctx context.Context, timeout time.Duration) error {
-	head, err := s.st.events.Head(ctx)
-	if err != nil {
-		return fmt.Errorf("head: %w", err)
-	}
+// waitCaughtUp waits until every projection has applied the log up to
+// pos. (The store's Head is no target: on PostgreSQL it stops below any
+// transaction still open, the projections' own included.)
+func (s *stack) waitCaughtUp(ctx context.Context, pos domain.Position, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		done := true
@@ -193,13 +191,13 @@ func (s *stack) waitCaughtUp(ctx context.Context, timeout time.Duration) error {
 			if p.State == projections.StateFailed {
 				return fmt.Errorf("projection %s failed: %s", p.Name, p.LastError)
 			}
-			done = done && !p.Position.Less(head)
+			done = done && !p.Position.Less(pos)
 		}
 		if done {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("projections did not reach the head %s within %s", head, timeout)
+			return fmt.Errorf("projections did not reach %s within %s: %+v", pos, timeout, s.runner.Status())
 		}
 		select {
 		case <-ctx.Done():
