@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver
-	_ "modernc.org/sqlite"              // "sqlite" driver
+	_ "modernc.org/sqlite"             // "sqlite" driver
 
 	"github.com/tidemark/tidemark/adapters/testdb"
 	"github.com/tidemark/tidemark/migrations"
