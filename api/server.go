@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 
@@ -96,7 +95,3 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, statusAnswer{Status: "ready"})
 }
-
-// Shutdown is a hook for symmetry with http.Server; the appender and store
-// are closed by their owner after http.Server.Shutdown returned.
-func (s *Server) Shutdown(context.Context) error { return nil }
