@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/tidemark/tidemark/domain/energy"
 	"io"
 	"strconv"
 	"strings"
@@ -189,7 +190,7 @@ func (p *statementParser) row(line int, rec []string, cols map[string]int, width
 		p.fail(line, colOrderID, "is required")
 		return
 	}
-	if row.Hash != "" && !isHash(row.Hash) {
+	if row.Hash != "" && !energy.ValidTxHash(row.Hash) {
 		p.fail(line, colHash, fmt.Sprintf("%q is not a transaction hash of 64 hex digits", clip(row.Hash)))
 		return
 	}
@@ -254,19 +255,6 @@ func allDigits(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func isHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
 			return false
 		}
 	}
