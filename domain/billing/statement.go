@@ -5,12 +5,13 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/tidemark/tidemark/domain/energy"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tidemark/tidemark/domain/energy"
 )
 
 // MaxRowErrors bounds the row errors ParseStatement lists; past it one
