@@ -16,5 +16,10 @@
 // default 1,000,000); TIDEMARK_BENCH_DATABASE_URL, else
 // TIDEMARK_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres:
 // the PostgreSQL server on which fresh databases tidemark_bench_* are
-// created and dropped at the end.
+// created and dropped at the end; TIDEMARK_BENCH_KEEP=1 keeps the
+// PostgreSQL databases (their names are logged), to profile against them;
+// TIDEMARK_BENCH_CPUPROFILE=DIR writes a CPU profile of each rebuild and
+// ReadAll child process to DIR/MODE-KIND.pprof; TIDEMARK_BENCH_TRACE=1
+// prints a rebuild's phases with their times; TIDEMARK_BENCH_HEAPPROFILE=FILE
+// writes the rebuild's heap profile when its pass over the log ends.
 package main

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -115,6 +116,10 @@ func (b *bench) database(ctx context.Context, kind, what string) (string, func()
 		return "", nil, err
 	}
 	return u, func() {
+		if os.Getenv("TIDEMARK_BENCH_KEEP") != "" { // a debugging aid: profile against the loaded data later
+			b.logf("kept %s database %s", what, redact(u))
+			return
+		}
 		if err := b.pg.drop(context.WithoutCancel(ctx), u); err != nil {
 			b.logf("%v", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -48,9 +49,11 @@ func (p *pgServer) create(ctx context.Context, what string) (string, error) {
 	if err := p.exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
-	p.mu.Lock()
-	p.created = append(p.created, name)
-	p.mu.Unlock()
+	if os.Getenv("TIDEMARK_BENCH_KEEP") == "" { // else kept (see doc.go)
+		p.mu.Lock()
+		p.created = append(p.created, name)
+		p.mu.Unlock()
+	}
 	return withDatabase(p.admin, name)
 }
 

@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -144,6 +147,13 @@ func runChild(ctx context.Context, mode, kind, dsn string, memLimit int64) (chil
 func childMain(mode string) int {
 	ctx := context.Background()
 	var res childResult
+	if dir := os.Getenv("TIDEMARK_BENCH_CPUPROFILE"); dir != "" { // a debugging aid (doc.go)
+		if f, err := os.Create(filepath.Join(dir, mode+"-"+os.Getenv(childKindEnv)+".pprof")); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	err := func() error {
 		st, err := openStore(ctx, os.Getenv(childKindEnv), os.Getenv(childDSNEnv))
 		if err != nil {
@@ -203,8 +213,25 @@ func rebuildAll(ctx context.Context, st *store, memLimit int64) (int64, float64,
 	cfg := projections.Config{Store: st.events, DB: st.db, DropGrace: time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler)}
 	t0 := time.Now()
+	phase, heapDone := "", false
 	res, err := projections.Rebuild(ctx, cfg, projections.RebuildOptions{MemoryLimit: memLimit, Progress: func(p projections.Progress) {
 		done = max(done, p.Done)
+		if p.Phase != phase && os.Getenv("TIDEMARK_BENCH_TRACE") != "" {
+			phase = p.Phase
+			fmt.Fprintf(os.Stderr, "%6.2fs %s (%d events)\n", time.Since(t0).Seconds(), phase, p.Done)
+		}
+		if f := os.Getenv("TIDEMARK_BENCH_HEAPPROFILE"); f != "" && p.Phase == projections.PhaseWriting && !heapDone {
+			heapDone = true
+			if w, err := os.Create(f); err == nil {
+				runtime.GC()
+				runtime.GC() // a heap profile shows the heap of the last complete cycle
+				_ = pprof.WriteHeapProfile(w)
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				fmt.Fprintf(os.Stderr, "heap alloc %d MB, sys %d MB, GCs %d\n", ms.HeapAlloc>>20, ms.Sys>>20, ms.NumGC)
+				_ = w.Close()
+			}
+		}
 	}})
 	took := time.Since(t0).Seconds()
 	if err != nil {

@@ -92,6 +92,37 @@ type EventStore interface {
 	Close() error
 }
 
+// LogScanner is an optional EventStore capability: one fast pass over a
+// settled stretch of the log, for rebuilds. Projections use it when the
+// store has it and read with ReadAll otherwise.
+type LogScanner interface {
+	// ScanAll calls fn with consecutive batches of the events sc selects.
+	// The events are lean: Raw is nil and Metadata holds only Source and
+	// ReceivedAt. fn may keep the batches; an error from fn ends the scan
+	// and is returned.
+	ScanAll(ctx context.Context, sc Scan, fn func([]Event) error) error
+}
+
+// Scan selects the events of a LogScanner pass.
+type Scan struct {
+	// After and Through bound the positions: after After, up to and
+	// including Through. Through must be at or before a position Head
+	// returned: that stretch of the log can no longer change, so the scan
+	// needs no read gate.
+	After, Through Position
+	// Batch is the most events per call of fn (the store's choice if 0).
+	Batch int
+	// TypePrefix, when set, keeps only events whose type starts with it.
+	TypePrefix string
+	// ByStream, when set, gives the events of the streams whose name
+	// starts with StreamPrefix stream after stream, each stream's in
+	// version order (which is log order), instead of all in log order.
+	// After must then be Start. A projection whose state is per stream
+	// folds one stream at a time this way, in constant memory.
+	ByStream     bool
+	StreamPrefix string
+}
+
 // Clock gives the time; injected so tests control it.
 type Clock interface{ Now() time.Time }
 

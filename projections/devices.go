@@ -3,6 +3,9 @@ package projections
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
+
+	"github.com/tidemark/tidemark/domain"
 
 	"github.com/tidemark/tidemark/domain/carwash"
 )
@@ -46,18 +49,39 @@ func (Devices) Tables() []*Table { return []*Table{devicesTable} }
 // Handles implements Projection.
 func (Devices) Handles(eventType string) bool { return handlesPrefix(carwash.TypePrefix)(eventType) }
 
+func (Devices) typePrefix() string { return carwash.TypePrefix }
+
 // NewFold implements Projection.
 func (Devices) NewFold() Fold {
-	return &keyed[int64, carwash.DeviceState]{
+	return &keyed[int64, carwash.DeviceState, carwash.Callback]{
 		table:    devicesTable,
 		keyCol:   "iot_id",
 		stateCol: "state",
-		keys:     carwash.Affected,
-		evolve:   carwash.Evolve,
-		clone:    carwash.DeviceState.Clone,
+		parse:    parseDeviceEvent,
+		evolve: func(s carwash.DeviceState, iotID int64, e domain.Event, c carwash.Callback) (carwash.DeviceState, error) {
+			return carwash.Apply(s, iotID, e.Position, c)
+		},
+		// No clone: Apply fails only for an event without a position, which
+		// parseDeviceEvent rejects first, so no key's evolve fails.
 		row:      deviceRow,
 		parseKey: int64Key,
 	}
+}
+
+// parseDeviceEvent parses a car-wash event once for all the devices it
+// touches (carwash.Affected, then carwash.Apply for each).
+func parseDeviceEvent(e domain.Event) (carwash.Callback, []int64, error) {
+	if e.Position.IsZero() {
+		return carwash.Callback{}, nil, fmt.Errorf("event %s has no log position: %w", e.ID, domain.ErrInvalidEvent)
+	}
+	if !strings.HasPrefix(e.Type, carwash.TypePrefix) {
+		return carwash.Callback{}, nil, nil
+	}
+	c, err := carwash.ParseCallback(e.Data)
+	if err != nil {
+		return c, nil, fmt.Errorf("carwash: event %s at %s: %w", e.ID, e.Position, err)
+	}
+	return c, c.Devices(), nil
 }
 
 func deviceRow(iotID int64, s carwash.DeviceState) ([]any, error) {

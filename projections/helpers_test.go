@@ -343,10 +343,10 @@ func (witness) Version() int        { return 1 }
 func (witness) Tables() []*Table    { return []*Table{witnessTable} }
 func (witness) Handles(string) bool { return true }
 func (witness) NewFold() Fold {
-	return &keyed[string, int64]{
+	return &keyed[string, int64, struct{}]{
 		table: witnessTable, keyCol: "event_id", stateCol: "state", parseKey: stringKey,
-		keys:   func(e domain.Event) ([]string, error) { return []string{e.ID}, nil },
-		evolve: func(n int64, _ string, _ domain.Event) (int64, error) { return n + 1, nil },
+		parse:  func(e domain.Event) (struct{}, []string, error) { return struct{}{}, []string{e.ID}, nil },
+		evolve: func(n int64, _ string, _ domain.Event, _ struct{}) (int64, error) { return n + 1, nil },
 		row: func(id string, n int64) ([]any, error) {
 			return []any{id, n, []byte(strconv.FormatInt(n, 10))}, nil
 		},

@@ -49,14 +49,33 @@ func (Ledger) Handles(eventType string) bool { return eventType == energy.EventT
 // NewFold implements Projection.
 func (Ledger) NewFold() Fold { return &ledgerFold{} }
 
+func (Ledger) streamPrefix() string { return energy.StreamPrefix }
+func (Ledger) typePrefix() string   { return energy.EventType }
+
 type ledgerFold struct{ pending [][]any }
 
-// streaming: the rebuild may flush it between batches.
-func (f *ledgerFold) streaming() bool { return len(f.pending) > 0 }
+// drains: a ledger row is final once made, in any order of events.
+func (*ledgerFold) drains(bool) bool { return true }
+
+func (f *ledgerFold) drain(_, _ bool, emit func(*Table, []any) error) error {
+	for _, row := range f.pending {
+		if err := emit(ledgerTable, row); err != nil {
+			return err
+		}
+	}
+	clear(f.pending) // the rows now belong to the writer
+	f.pending = f.pending[:0]
+	return nil
+}
 
 func (*ledgerFold) Load(context.Context, *Tx, []domain.Event) error { return nil }
 
 func (f *ledgerFold) Apply(e domain.Event) error {
+	// Only callbacks in order streams, as for the orders: a rebuild reads
+	// the ledger's events stream by stream from those streams alone.
+	if _, err := orderKey(e); err != nil {
+		return err
+	}
 	le, ok, err := energy.LedgerEntryOf(e)
 	if err != nil || !ok {
 		return err

@@ -46,12 +46,15 @@ func (Orders) Handles(eventType string) bool { return eventType == energy.EventT
 
 // NewFold implements Projection.
 func (Orders) NewFold() Fold {
-	return &keyed[string, energy.OrderState]{
+	return &keyed[string, energy.OrderState, struct{}]{
 		table:    ordersTable,
 		keyCol:   "order_id",
 		stateCol: "state",
-		keys:     orderKey,
-		evolve: func(s energy.OrderState, _ string, e domain.Event) (energy.OrderState, error) {
+		parse: func(e domain.Event) (struct{}, []string, error) {
+			ks, err := orderKey(e)
+			return struct{}{}, ks, err
+		},
+		evolve: func(s energy.OrderState, _ string, e domain.Event, _ struct{}) (energy.OrderState, error) {
 			return energy.Evolve(s, e)
 		},
 		row:      orderRow,
@@ -81,5 +84,9 @@ func orderRow(orderID string, s energy.OrderState) ([]any, error) {
 	o := s.Order
 	return []any{orderID, o.StateCode, o.ReceiveAddress, o.Anomalies, o.ChargedSun, state, doc}, nil
 }
+
+// Each order's rows depend on its stream's events only.
+func (Orders) streamPrefix() string { return energy.StreamPrefix }
+func (Orders) typePrefix() string   { return energy.EventType }
 
 var _ Projection = Orders{}

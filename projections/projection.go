@@ -47,33 +47,38 @@ type Fold interface {
 
 // keyed is a Fold keeping one JSON state per key in one table: load the
 // touched keys' states once, evolve them in memory, write each changed key
-// once per flush.
-type keyed[K cmp.Ordered, S any] struct {
+// once per flush. P is what parse makes of an event for evolve, so an
+// event touching many keys is parsed once.
+type keyed[K cmp.Ordered, S, P any] struct {
 	table    *Table
 	keyCol   string
 	stateCol string
-	keys     func(e domain.Event) ([]K, error)
-	evolve   func(s S, k K, e domain.Event) (S, error)
-	clone    func(S) S                     // for folds that may change a state's maps in place; nil if pure
+	parse    func(e domain.Event) (P, []K, error) // the event for evolve, and the keys it touches
+	evolve   func(s S, k K, e domain.Event, p P) (S, error)
+	// clone copies a state whose maps evolve may change in place, for an
+	// event touching several keys where evolve may fail for a later key
+	// after changing an earlier one; nil when that cannot happen.
+	clone    func(S) S
 	row      func(k K, s S) ([]any, error) // full row in table column order
 	parseKey func(any) (K, error)          // a scanned key column value
 
 	states map[K]S
 	dirty  map[K]struct{}
+	last   K // key of the last event applied (a stream-by-stream rebuild's open stream)
 }
 
-func (f *keyed[K, S]) init() {
+func (f *keyed[K, S, P]) init() {
 	if f.states == nil {
 		f.states = map[K]S{}
 		f.dirty = map[K]struct{}{}
 	}
 }
 
-func (f *keyed[K, S]) Load(ctx context.Context, tx *Tx, events []domain.Event) error {
+func (f *keyed[K, S, P]) Load(ctx context.Context, tx *Tx, events []domain.Event) error {
 	f.init()
 	want := map[K]struct{}{}
 	for _, e := range events {
-		ks, err := f.keys(e)
+		_, ks, err := f.parse(e)
 		if err != nil {
 			continue // Apply reports it as poison
 		}
@@ -135,19 +140,20 @@ func (f *keyed[K, S]) Load(ctx context.Context, tx *Tx, events []domain.Event) e
 	return nil
 }
 
-func (f *keyed[K, S]) Apply(e domain.Event) error {
+func (f *keyed[K, S, P]) Apply(e domain.Event) error {
 	f.init()
-	ks, err := f.keys(e)
+	p, ks, err := f.parse(e)
 	if err != nil {
 		return err
 	}
 	if len(ks) == 1 { // the common case, without the staging map
-		s, err := f.evolve(f.states[ks[0]], ks[0], e)
+		s, err := f.evolve(f.states[ks[0]], ks[0], e, p)
 		if err != nil {
 			return err
 		}
 		f.states[ks[0]] = s
 		f.dirty[ks[0]] = struct{}{}
+		f.last = ks[0]
 		return nil
 	}
 	next := make(map[K]S, len(ks))
@@ -159,7 +165,7 @@ func (f *keyed[K, S]) Apply(e domain.Event) error {
 		if f.clone != nil { // an error for a later id must leave this one untouched
 			cur = f.clone(cur)
 		}
-		s, err := f.evolve(cur, k, e)
+		s, err := f.evolve(cur, k, e, p)
 		if err != nil {
 			return err
 		}
@@ -169,10 +175,40 @@ func (f *keyed[K, S]) Apply(e domain.Event) error {
 		f.states[k] = s
 		f.dirty[k] = struct{}{}
 	}
+	if len(ks) > 0 {
+		f.last = ks[len(ks)-1]
+	}
 	return nil
 }
 
-func (f *keyed[K, S]) Flush(ctx context.Context, tx *Tx, final bool) error {
+// drains: by stream, a key is finished once the next stream starts; in log
+// order any key may change until the end.
+func (f *keyed[K, S, P]) drains(byStream bool) bool { return byStream }
+
+// drain emits the changed keys' rows, but for the open stream's key unless
+// final, and forgets their states.
+func (f *keyed[K, S, P]) drain(byStream, final bool, emit func(*Table, []any) error) error {
+	if !byStream && !final {
+		return nil
+	}
+	for k := range f.dirty {
+		if !final && k == f.last {
+			continue
+		}
+		row, err := f.row(k, f.states[k])
+		if err != nil {
+			return fmt.Errorf("%s row %v: %w", f.table.Name, k, err)
+		}
+		if err := emit(f.table, row); err != nil {
+			return err
+		}
+		delete(f.dirty, k)
+		delete(f.states, k)
+	}
+	return nil
+}
+
+func (f *keyed[K, S, P]) Flush(ctx context.Context, tx *Tx, final bool) error {
 	f.init()
 	if !final && tx.mode == modeBulk {
 		return nil // a bulk load writes each key once, at the end
@@ -185,7 +221,7 @@ func (f *keyed[K, S]) Flush(ctx context.Context, tx *Tx, final bool) error {
 		ks = append(ks, k)
 	}
 	slices.Sort(ks) // key order: fewer page splits, deterministic lock order
-	src := &keyedRows[K, S]{f: f, keys: ks, i: -1}
+	src := &keyedRows[K, S, P]{f: f, keys: ks, i: -1}
 	if err := tx.Write(ctx, f.table, src); err != nil {
 		return err
 	}
@@ -197,16 +233,16 @@ func (f *keyed[K, S]) Flush(ctx context.Context, tx *Tx, final bool) error {
 }
 
 // keyedRows renders rows lazily, so a rebuild never holds all rows' JSON at once.
-type keyedRows[K cmp.Ordered, S any] struct {
-	f    *keyed[K, S]
+type keyedRows[K cmp.Ordered, S, P any] struct {
+	f    *keyed[K, S, P]
 	keys []K
 	i    int
 	err  error
 }
 
-func (r *keyedRows[K, S]) Next() bool { r.i++; return r.err == nil && r.i < len(r.keys) }
-func (r *keyedRows[K, S]) Err() error { return r.err }
-func (r *keyedRows[K, S]) Values() ([]any, error) {
+func (r *keyedRows[K, S, P]) Next() bool { r.i++; return r.err == nil && r.i < len(r.keys) }
+func (r *keyedRows[K, S, P]) Err() error { return r.err }
+func (r *keyedRows[K, S, P]) Values() ([]any, error) {
 	k := r.keys[r.i]
 	v, err := r.f.row(k, r.f.states[k])
 	if err != nil {

@@ -191,6 +191,7 @@ type build struct {
 	end     domain.Position // last event of the pass
 	started time.Time
 	tgt     *target
+	out     *rowWriters // writers of rows drained during the pass, if the fold drains
 }
 
 // rebuildLeased runs the rebuild while holding the leases; it releases
@@ -336,9 +337,14 @@ func (r *Runner) setupBuilds(ctx context.Context, ps []Projection, until time.Ti
 	return out, nil
 }
 
-// pass reads the log once, up to the head as it was at the start, and
-// feeds every build's fold, each in its own goroutine; reading runs ahead
-// by a few batches. Folds that stream (ledger) write after each batch.
+// pass reads the log up to the head as it was at the start and feeds
+// every build's fold, each in its own goroutine; reading runs ahead by a
+// batch. With a domain.LogScanner, projections whose rows each depend on
+// one stream (streamScoped: orders, ledger) get that stream's events
+// stream by stream from a scan of their own and write finished rows as
+// they go (one COPY per table), so their memory does not grow with the
+// log; the others share one scan in log order (holding their states to
+// the end). Without a scanner, one ReadAll pass feeds them all.
 func (r *Runner) pass(ctx context.Context, builds []*build, until time.Time, tr *tracker) error {
 	head, err := r.cfg.Store.Head(ctx)
 	if err != nil {
@@ -350,18 +356,33 @@ func (r *Runner) pass(ctx context.Context, builds []*build, until time.Time, tr 
 	var (
 		firstErr error
 		errOnce  sync.Once
-		wg       sync.WaitGroup
+		folds    sync.WaitGroup
 	)
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel() })
 	}
-	chans := make([]chan []domain.Event, len(builds))
-	for i, b := range builds {
-		ch := make(chan []domain.Event, 1) // reading runs one batch ahead
-		chans[i] = ch
-		wg.Add(1)
+
+	scanner, _ := r.cfg.Store.(domain.LogScanner)
+	var logOrder []*build
+	byStream := map[string][]*build{} // by stream prefix
+	for _, b := range builds {
+		ss, ok := b.p.(streamScoped)
+		streamed := ok && scanner != nil
+		if streamed {
+			byStream[ss.streamPrefix()] = append(byStream[ss.streamPrefix()], b)
+		} else {
+			logOrder = append(logOrder, b)
+		}
+		b.out = r.startRowWriters(ctx, b, streamed, fail)
+	}
+	// Each build's fold goroutine; the readers send to these.
+	inbox := map[*build]chan []domain.Event{}
+	for _, b := range builds {
+		ch := make(chan []domain.Event, 1)
+		inbox[b] = ch
+		folds.Add(1)
 		go func() {
-			defer wg.Done()
+			defer folds.Done()
 			for batch := range ch {
 				if ctx.Err() != nil {
 					continue // drain
@@ -370,54 +391,117 @@ func (r *Runner) pass(ctx context.Context, builds []*build, until time.Time, tr 
 					fail(fmt.Errorf("rebuild %s: %w", b.p.Name(), err))
 				}
 			}
+			if b.out != nil && ctx.Err() == nil { // the last stream is finished too
+				if err := b.out.drain(ctx, b.fold, true); err != nil {
+					fail(fmt.Errorf("rebuild %s: %w", b.p.Name(), err))
+				}
+			}
 		}()
 	}
+	feeder := func(to []*build, countSeq bool) func([]domain.Event) error {
+		return func(batch []domain.Event) error {
+			for _, b := range to {
+				select {
+				case inbox[b] <- batch:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			var seq int64
+			if countSeq {
+				seq = batch[len(batch)-1].Position.Seq
+			}
+			tr.add(int64(len(batch)), seq)
+			return nil
+		}
+	}
+	var readers sync.WaitGroup
+	read := func(fn func() error) {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			if err := fn(); err != nil {
+				fail(err)
+			}
+		}()
+	}
+	if len(logOrder) > 0 {
+		feed := feeder(logOrder, true)
+		read(func() error {
+			if scanner == nil {
+				return r.readPass(ctx, head, feed)
+			}
+			return scanner.ScanAll(ctx, domain.Scan{Through: head, Batch: r.cfg.RebuildBatchSize,
+				TypePrefix: commonTypePrefix(logOrder)}, feed)
+		})
+	}
+	for prefix, to := range byStream {
+		feed := feeder(to, false)
+		read(func() error {
+			return scanner.ScanAll(ctx, domain.Scan{Through: head, Batch: r.cfg.RebuildBatchSize,
+				ByStream: true, StreamPrefix: prefix, TypePrefix: commonTypePrefix(to)}, feed)
+		})
+	}
+	readers.Wait()
+	for _, ch := range inbox {
+		close(ch)
+	}
+	folds.Wait()
+	for _, b := range builds {
+		if b.out != nil {
+			if err := b.out.close(); err != nil {
+				fail(fmt.Errorf("rebuild %s: write: %w", b.p.Name(), err))
+			}
+		}
+		b.end = head // every event up to the head was read
+	}
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// commonTypePrefix is the event type prefix all the builds' projections
+// declare (typePrefixed), or "" for all events.
+func commonTypePrefix(builds []*build) string {
+	prefix := ""
+	for i, b := range builds {
+		tp, ok := b.p.(typePrefixed)
+		if !ok || (i > 0 && tp.typePrefix() != prefix) {
+			return ""
+		}
+		prefix = tp.typePrefix()
+	}
+	return prefix
+}
+
+// readPass is the pass's reading with ReadAll, for stores without a
+// domain.LogScanner: batches up to head, to feed.
+func (r *Runner) readPass(ctx context.Context, head domain.Position, feed func([]domain.Event) error) error {
 	pos := domain.Start
 	for pos.Less(head) && ctx.Err() == nil {
 		batch, err := r.cfg.Store.ReadAll(ctx, pos, r.cfg.RebuildBatchSize)
 		if err != nil {
-			fail(err)
-			break
+			return err
+		}
+		for len(batch) > 0 && head.Less(batch[len(batch)-1].Position) { // stop at the head; catch-up does the rest
+			batch = batch[:len(batch)-1]
 		}
 		if len(batch) == 0 {
-			break
-		}
-		if head.Less(batch[len(batch)-1].Position) { // stop at the head; catch-up does the rest
-			n := len(batch)
-			for n > 0 && head.Less(batch[n-1].Position) {
-				n--
-			}
-			batch = batch[:n]
-			if n == 0 {
-				break
-			}
+			return nil
 		}
 		pos = batch[len(batch)-1].Position
 		for i := range batch {
 			batch[i].Raw = nil // the folds read Data; let the bodies go early
 		}
-		for _, ch := range chans {
-			select {
-			case ch <- batch:
-			case <-ctx.Done():
-			}
+		if err := feed(batch); err != nil {
+			return err
 		}
-		tr.add(int64(len(batch)), batch[len(batch)-1].Position.Seq)
 		if len(batch) < r.cfg.RebuildBatchSize {
-			break
+			return nil
 		}
 	}
-	for _, ch := range chans {
-		close(ch)
-	}
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctx.Err()
-	}
-	for _, b := range builds {
-		b.end = pos
-	}
-	return firstErr
+	return ctx.Err()
 }
 
 func (r *Runner) foldBatch(ctx context.Context, b *build, batch []domain.Event, until time.Time) error {
@@ -438,15 +522,10 @@ func (r *Runner) foldBatch(ctx context.Context, b *build, batch []domain.Event, 
 		}
 		b.events++
 	}
-	// Streaming folds write now, in a short transaction of their own (the
-	// tables are not served, and without a checkpoint a crash restarts the
-	// rebuild, so these writes need not be atomic with anything).
-	if w, ok := b.fold.(interface{ streaming() bool }); !ok || !w.streaming() {
-		return nil
+	if b.out != nil { // streams before the batch's last are finished
+		return b.out.drain(ctx, b.fold, false)
 	}
-	return r.inTx(ctx, func(q sqlq, raw rawConn) error {
-		return b.fold.Flush(ctx, &Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}, false)
-	})
+	return nil
 }
 
 // writeBuilds writes what the folds hold, adds keys and indexes, records
@@ -668,3 +747,129 @@ func (t *tracker) report() (stop func()) {
 	var once sync.Once
 	return func() { once.Do(func() { close(t.stop); <-done }) }
 }
+
+// streamScoped is a Projection whose every row depends on the events of
+// one stream, all in streams named with streamPrefix: a rebuild may fold
+// it stream by stream (domain.Scan.ByStream).
+type streamScoped interface{ streamPrefix() string }
+
+// typePrefixed is a Projection that handles only event types starting
+// with typePrefix: a rebuild's scan for it can leave the others out.
+type typePrefixed interface{ typePrefix() string }
+
+// drainer is a Fold that can hand out finished rows during a rebuild's
+// pass, so they are written as it goes instead of held to the end.
+type drainer interface {
+	// drains reports whether drain emits rows before the end of the pass
+	// when events come stream by stream (byStream) or in log order.
+	drains(byStream bool) bool
+	// drain emits the rows no later event can change (every row when
+	// final) and forgets them.
+	drain(byStream, final bool, emit func(*Table, []any) error) error
+}
+
+// streamChunkRows: rows per transaction of a pass's row writers. Short
+// transactions matter on PostgreSQL too: a transaction holding an id
+// holds back every log reader's gate (adapters/postgres) while it runs.
+func (f flavor) streamChunkRows() int {
+	if f == flavorPostgres {
+		return 50_000
+	}
+	return chunkRows
+}
+
+// rowWriters write a build's drained rows while the pass goes on: per
+// table a goroutine taking rows from a channel into COPY (PostgreSQL) or
+// INSERTs (SQLite), in transactions of streamChunkRows rows.
+type rowWriters struct {
+	byStream bool
+	chans    map[string]chan []any // by table base name
+	errs     chan error
+}
+
+// startRowWriters starts b's row writers when its fold drains in this
+// mode, else returns nil. A writer's error is passed to fail at once, so
+// the pass stops instead of filling a channel nobody reads.
+func (r *Runner) startRowWriters(ctx context.Context, b *build, byStream bool, fail func(error)) *rowWriters {
+	d, ok := b.fold.(drainer)
+	if !ok || !d.drains(byStream) {
+		return nil
+	}
+	tables := b.p.Tables()
+	w := &rowWriters{byStream: byStream, chans: map[string]chan []any{}, errs: make(chan error, len(tables))}
+	for _, t := range tables {
+		ch := make(chan []any, 1024)
+		w.chans[t.Name] = ch
+		go func() {
+			err := r.writeRows(ctx, b, t, &chanRows{ctx: ctx, ch: ch})
+			if err != nil {
+				err = fmt.Errorf("rebuild %s: write %s: %w", b.p.Name(), t.Name, err)
+				fail(err)
+				for range ch { // let senders finish
+				}
+			}
+			w.errs <- err
+		}()
+	}
+	return w
+}
+
+func (r *Runner) writeRows(ctx context.Context, b *build, t *Table, src RowSource) error {
+	for part := (&limitRows{src: src}); !part.done; {
+		part.left = r.f.streamChunkRows()
+		if err := r.inTx(ctx, func(q sqlq, raw rawConn) error {
+			return (&Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}).Write(ctx, t, part)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drain hands the fold's finished rows to the writers.
+func (w *rowWriters) drain(ctx context.Context, f Fold, final bool) error {
+	return f.(drainer).drain(w.byStream, final, func(t *Table, row []any) error {
+		ch, ok := w.chans[t.Name]
+		if !ok {
+			return fmt.Errorf("projections: table %s has no writer", t.Name)
+		}
+		select {
+		case ch <- row:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+}
+
+// close ends the writers' input and waits for them.
+func (w *rowWriters) close() error {
+	for _, ch := range w.chans {
+		close(ch)
+	}
+	var errs []error
+	for range w.chans {
+		errs = append(errs, <-w.errs)
+	}
+	return errors.Join(errs...)
+}
+
+// chanRows is a RowSource reading a channel until it is closed or ctx ends.
+type chanRows struct {
+	ctx context.Context
+	ch  <-chan []any
+	cur []any
+}
+
+func (c *chanRows) Next() bool {
+	select {
+	case row, ok := <-c.ch:
+		c.cur = row
+		return ok
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+func (c *chanRows) Values() ([]any, error) { return c.cur, nil }
+func (c *chanRows) Err() error             { return c.ctx.Err() }

@@ -18,7 +18,7 @@ func (s *Store) EventByID(ctx context.Context, id string) (domain.Event, error) 
 	if err != nil {
 		return domain.Event{}, fmt.Errorf("postgres: event %s: %w", id, interpretError(err))
 	}
-	events, err := scanEvents(rows)
+	events, err := scanEvents(rows, 1)
 	if err != nil {
 		return domain.Event{}, fmt.Errorf("postgres: event %s: %w", id, interpretError(err))
 	}

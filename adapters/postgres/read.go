@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -72,7 +71,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, afterVersion int6
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read stream %s: %w", stream, interpretError(err))
 	}
-	events, err := scanEvents(rows)
+	events, err := scanEvents(rows, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read stream %s: %w", stream, interpretError(err))
 	}
@@ -90,7 +89,7 @@ func (s *Store) ReadAll(ctx context.Context, after domain.Position, limit int) (
 	var events []domain.Event
 	var err error
 	if rows != nil {
-		events, err = scanEvents(rows)
+		events, err = scanEvents(rows, limit)
 	}
 	if closeErr := done(); err == nil {
 		err = closeErr
@@ -128,18 +127,24 @@ func limitArg(limit int) *int64 {
 	return &n
 }
 
-func scanEvents(rows pgx.Rows) ([]domain.Event, error) {
+// scanEvents reads rows of eventColumns; sizeHint (the query's limit, if
+// any) sizes the result up front.
+func scanEvents(rows pgx.Rows, sizeHint int) ([]domain.Event, error) {
 	defer rows.Close()
-	var events []domain.Event
-	var meta []byte
+	events := make([]domain.Event, 0, min(max(sizeHint, 0), 10_000))
+	var meta, data []byte
 	for rows.Next() {
 		var e domain.Event
 		var recorded time.Time
-		if err := rows.Scan(&e.ID, &e.Stream, &e.StreamVersion, &e.Type, &e.Data, &e.Raw, &meta,
+		// data into a plain []byte: pgx would run json.Unmarshal (a full
+		// validation) for a json.RawMessage; the stored JSON is canonical.
+		if err := rows.Scan(&e.ID, &e.Stream, &e.StreamVersion, &e.Type, &data, &e.Raw, &meta,
 			&recorded, &e.Position.TxID, &e.Position.Seq); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(meta, &e.Metadata); err != nil {
+		e.Data = data
+		data = nil // scanned bytes are the row's own copy; the next row gets a new one
+		if err := e.Metadata.UnmarshalJSON(meta); err != nil {
 			return nil, fmt.Errorf("event %s: metadata: %w", e.ID, err)
 		}
 		e.RecordedAt = recorded.UTC()

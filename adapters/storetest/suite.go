@@ -30,6 +30,7 @@ func Run(t *testing.T, f Factory) {
 		{"RecordedAt", testRecordedAt},
 		{"InvalidEvents", testInvalidEvents},
 		{"GroupCommit", testGroupCommit},
+		{"ScanAll", testScanAll},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

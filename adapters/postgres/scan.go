@@ -1,0 +1,166 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tidemark/tidemark/domain"
+)
+
+// scanChunk is the rows one log-order query asks for: with a LIMIT the
+// planner walks events_log_idx in order and streams rows as it goes;
+// without one it would sort the whole range first.
+const scanChunk = 20_000
+
+// scanColumns are the lean columns a scan reads: no raw body, of the
+// metadata only what the folds use.
+const scanColumns = `id::text, stream, stream_version, type, data,
+	metadata->>'source', metadata->>'receivedAt', recorded_at, tx_id, seq`
+
+// logScanColumns are scanColumns for a log-order chunk, the bulky ones
+// only for events of the wanted type ($5). The type is not filtered in
+// WHERE: the planner cannot estimate a parameter's prefix, and guessing
+// it rare it sorted the whole rest of the log for every chunk (measured:
+// 12 s instead of 3 s for a million events).
+const logScanColumns = `CASE WHEN starts_with(type, $5) THEN id::text END, stream, stream_version, type,
+	CASE WHEN starts_with(type, $5) THEN data END,
+	metadata->>'source', CASE WHEN starts_with(type, $5) THEN metadata->>'receivedAt' END, recorded_at, tx_id, seq`
+
+// ScanAll implements domain.LogScanner. In log order it reads chunks of
+// scanChunk rows along events_log_idx; by stream it runs one query, which
+// PostgreSQL answers with a (parallel) scan and sort: walking the
+// (stream, stream_version) index instead jumps all over the heap and
+// measured about three times slower.
+func (s *Store) ScanAll(ctx context.Context, sc domain.Scan, fn func([]domain.Event) error) error {
+	if sc.Batch <= 0 {
+		sc.Batch = 5000
+	}
+	d := &scanDecoder{batch: sc.Batch, fn: fn, types: map[string]string{}, typePrefix: []byte(sc.TypePrefix),
+		events: make([]domain.Event, 0, sc.Batch)}
+	var err error
+	if sc.ByStream {
+		if sc.After != domain.Start {
+			return fmt.Errorf("postgres: scan by stream after %s: %w", sc.After, errors.ErrUnsupported)
+		}
+		err = d.query(ctx, s, `SELECT `+scanColumns+` FROM events
+			WHERE starts_with(stream, $1) AND (tx_id, seq) <= ($2::xid8, $3) AND starts_with(type, $4)
+			ORDER BY stream, stream_version`, sc.StreamPrefix, sc.Through.TxID, sc.Through.Seq, sc.TypePrefix)
+	} else {
+		after := sc.After
+		for after.Less(sc.Through) && err == nil {
+			d.last = after
+			err = d.query(ctx, s, `SELECT `+logScanColumns+` FROM events
+				WHERE (tx_id, seq) > ($1::xid8, $2) AND (tx_id, seq) <= ($3::xid8, $4)
+				ORDER BY tx_id, seq LIMIT $6`,
+				after.TxID, after.Seq, sc.Through.TxID, sc.Through.Seq, sc.TypePrefix, scanChunk)
+			if d.rows < scanChunk { // the rest of the range held no more (matching) events
+				break
+			}
+			after = d.last
+		}
+	}
+	if err == nil {
+		err = d.flush()
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: scan: %w", interpretError(err))
+	}
+	return nil
+}
+
+// scanDecoder turns scanned rows into batches of lean events.
+type scanDecoder struct {
+	batch int
+	fn    func([]domain.Event) error
+	types map[string]string // the few event types, one string each
+	// typePrefix: rows of other types only move last.
+	typePrefix []byte
+	events     []domain.Event
+	arena      []byte          // the batch's Data: one allocation, not one per event
+	last       domain.Position // of the last row read
+	rows       int             // rows read by the last query
+}
+
+func (d *scanDecoder) query(ctx context.Context, s *Store, sql string, args ...any) error {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	d.rows = 0
+	for rows.Next() {
+		d.rows++
+		if err := d.row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (d *scanDecoder) row(rows pgx.Rows) error {
+	var (
+		e        domain.Event
+		recorded time.Time
+	)
+	if err := rows.Scan(nil, nil, &e.StreamVersion, nil, nil, nil, nil, &recorded,
+		&e.Position.TxID, &e.Position.Seq); err != nil {
+		return err
+	}
+	d.last = e.Position
+	raw := rows.RawValues() // the text columns' bytes are their text
+	if !bytes.HasPrefix(raw[3], d.typePrefix) {
+		return nil
+	}
+	e.ID, e.Stream = string(raw[0]), string(raw[1])
+	t, ok := d.types[string(raw[3])]
+	if !ok {
+		t = string(raw[3])
+		d.types[t] = t
+	}
+	e.Type = t
+	if raw[4] != nil {
+		if cap(d.arena)-len(d.arena) < len(raw[4]) {
+			d.arena = make([]byte, 0, max(64<<10, len(raw[4])))
+		}
+		start := len(d.arena)
+		d.arena = append(d.arena, raw[4]...)
+		e.Data = d.arena[start:len(d.arena):len(d.arena)]
+	}
+	switch string(raw[5]) {
+	case "carwash":
+		e.Metadata.Source = "carwash"
+	case "energy":
+		e.Metadata.Source = "energy"
+	default:
+		e.Metadata.Source = string(raw[5])
+	}
+	if raw[6] != nil {
+		at, err := time.Parse(time.RFC3339Nano, string(raw[6]))
+		if err != nil {
+			return fmt.Errorf("event %s: metadata receivedAt: %w", e.ID, err)
+		}
+		e.Metadata.ReceivedAt = at
+	}
+	e.RecordedAt = recorded.UTC()
+	d.events = append(d.events, e)
+	if len(d.events) >= d.batch {
+		return d.flush()
+	}
+	return nil
+}
+
+func (d *scanDecoder) flush() error {
+	if len(d.events) == 0 {
+		return nil
+	}
+	events := d.events
+	d.events, d.arena = make([]domain.Event, 0, d.batch), nil
+	return d.fn(events)
+}
+
+var _ domain.LogScanner = (*Store)(nil)
