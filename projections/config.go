@@ -32,6 +32,10 @@ type Config struct {
 	// FlushInterval is how long a live projection, woken by new events,
 	// waits to gather more into the same transaction. Default 5ms.
 	FlushInterval time.Duration
+	// CacheStates is how many folded states (devices, orders) a live
+	// projection keeps in memory between batches, so a batch need not read
+	// and decode the rows it changes; 0 means the default 4096, < 0 none.
+	CacheStates int
 	// LockRetry is how often a standby tries to take a projection over. Default 1s.
 	LockRetry time.Duration
 	// Poison is what a projection does with an event it cannot apply. Default PoisonSkip.
@@ -50,6 +54,7 @@ const (
 	DefaultBatchSize        = 1000
 	DefaultRebuildBatchSize = 5000
 	DefaultFlushInterval    = 5 * time.Millisecond
+	DefaultCacheStates      = 4096
 	DefaultLockRetry        = time.Second
 	DefaultDropGrace        = 5 * time.Second
 )
@@ -69,6 +74,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LockRetry == 0 {
 		c.LockRetry = DefaultLockRetry
+	}
+	if c.CacheStates == 0 {
+		c.CacheStates = DefaultCacheStates
 	}
 	if c.Poison == "" {
 		c.Poison = PoisonSkip

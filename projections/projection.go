@@ -64,7 +64,43 @@ type keyed[K cmp.Ordered, S, P any] struct {
 
 	states map[K]S
 	dirty  map[K]struct{}
-	last   K // key of the last event applied (a stream-by-stream rebuild's open stream)
+	last   K                 // key of the last event applied (a stream-by-stream rebuild's open stream)
+	cache  *stateCache[K, S] // a live projection's states of earlier batches, if any
+}
+
+// stateCache is a bounded map of committed states. When full it forgets
+// arbitrary entries (Go's map order), which is enough: a miss only costs
+// reading the row.
+type stateCache[K comparable, S any] struct {
+	capacity int
+	states   map[K]S
+}
+
+func (f *keyed[K, S, P]) useCache(slot *any, capacity int) {
+	c, _ := (*slot).(*stateCache[K, S])
+	if c == nil {
+		c = &stateCache[K, S]{capacity: capacity, states: map[K]S{}}
+		*slot = c
+	}
+	f.cache = c
+}
+
+func (f *keyed[K, S, P]) keep() {
+	c := f.cache
+	if c == nil {
+		return
+	}
+	for k, s := range f.states {
+		c.states[k] = s
+	}
+	for k := range c.states {
+		if len(c.states) <= c.capacity {
+			break
+		}
+		if _, now := f.states[k]; !now { // keep this batch's, they are the likeliest next
+			delete(c.states, k)
+		}
+	}
 }
 
 func (f *keyed[K, S, P]) init() {
@@ -83,9 +119,16 @@ func (f *keyed[K, S, P]) Load(ctx context.Context, tx *Tx, events []domain.Event
 			continue // Apply reports it as poison
 		}
 		for _, k := range ks {
-			if _, ok := f.states[k]; !ok {
-				want[k] = struct{}{}
+			if _, ok := f.states[k]; ok {
+				continue
 			}
+			if f.cache != nil {
+				if s, ok := f.cache.states[k]; ok {
+					f.states[k] = s
+					continue
+				}
+			}
+			want[k] = struct{}{}
 		}
 	}
 	if len(want) == 0 {

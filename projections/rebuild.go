@@ -626,6 +626,7 @@ func (r *Runner) catchUpAndSwitch(ctx context.Context, b *build, tr *tracker) er
 			}
 			return nil
 		})
+		r.settleCache(tgt, err)
 		if err != nil {
 			return fmt.Errorf("rebuild %s: switch: %w", b.p.Name(), err)
 		}

@@ -218,6 +218,11 @@ type target struct {
 	pos     domain.Position // read up to here (ahead of dbPos after batches of other events)
 	written time.Time       // when the checkpoint was last written
 	policy  PoisonPolicy
+	// cache holds the states of the committed batches (see cachingFold);
+	// it is dropped whenever a batch fails, as the fold may have changed
+	// cached states in place.
+	cache any
+	fold  Fold // the fold of the batch in flight
 }
 
 // prepare makes sure the projection is served, by tables of this code
@@ -363,6 +368,7 @@ func (r *Runner) applyBatch(ctx context.Context, tgt *target, events []domain.Ev
 		skipped, err = r.applyInTx(ctx, q, tgt, handled, last)
 		return err
 	})
+	r.settleCache(tgt, err)
 	var stop *poisonStop
 	if errors.As(err, &stop) {
 		// Commit what comes before the poison event, then record it.
@@ -421,6 +427,10 @@ func (r *Runner) applyInTx(ctx context.Context, q sqlq, tgt *target, handled []d
 	if len(handled) > 0 {
 		tx := &Tx{q: q, names: tgt.names, mode: modeUpsert}
 		fold := tgt.p.NewFold()
+		if c, ok := fold.(cachingFold); ok && r.cfg.CacheStates > 0 {
+			c.useCache(&tgt.cache, r.cfg.CacheStates)
+			tgt.fold = fold
+		}
 		if err := fold.Load(ctx, tx, handled); err != nil {
 			return 0, err
 		}
@@ -451,6 +461,27 @@ func (r *Runner) applyInTx(ctx context.Context, q sqlq, tgt *target, handled []d
 		}
 	}
 	return skipped, nil
+}
+
+// cachingFold is a Fold that keeps its states across batches in a cache
+// the runner holds per target.
+type cachingFold interface {
+	// useCache takes the cache in *slot (making one of capacity states
+	// when *slot is nil): Load takes states from it before the database.
+	useCache(slot *any, capacity int)
+	// keep puts the batch's states into the cache, after its commit.
+	keep()
+}
+
+// settleCache keeps the committed batch's states, or drops the cache
+// after a failed batch.
+func (r *Runner) settleCache(tgt *target, err error) {
+	if err != nil {
+		tgt.cache = nil
+	} else if c, ok := tgt.fold.(cachingFold); ok {
+		c.keep()
+	}
+	tgt.fold = nil
 }
 
 // rawConn reaches the driver connection under a transaction (COPY).

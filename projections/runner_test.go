@@ -355,3 +355,49 @@ func waitState(t testing.TB, r *Runner, name, state string) Status {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A failed batch drops the live state cache: folds change cached states
+// in place (the devices' wash sets), so keeping them would make the retry
+// see its own uncommitted work (a wash already counted).
+func TestFailedBatchDropsStateCache(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := ctxFor(t, 2*time.Minute)
+		deliver(t, ctx, e.store, newScenario(3, 5, 5).deliveries(400, 0.2))
+		r := e.runner(t)
+		var fail atomic.Bool
+		r.beforeCommit = func(context.Context, sqlq, string) error {
+			if fail.Load() {
+				return errInjected
+			}
+			return nil
+		}
+		tgt, err := r.prepare(ctx, r.byName["devices"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		events, err := e.store.ReadAll(ctx, tgt.pos, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		half := len(events) / 2
+		if err := r.applyBatch(ctx, tgt, events[:half]); err != nil { // warms the cache
+			t.Fatal(err)
+		}
+		if tgt.cache == nil {
+			t.Fatal("no state cache after a committed batch")
+		}
+		fail.Store(true)
+		if err := r.applyBatch(ctx, tgt, events[half:]); !errors.Is(err, errInjected) {
+			t.Fatalf("applyBatch err = %v, want the injected failure", err)
+		}
+		fail.Store(false)
+		if err := r.applyBatch(ctx, tgt, events[half:]); err != nil {
+			t.Fatal(err)
+		}
+		got := readAll(t, e.reader(t))
+		if _, err := r.Rebuild(ctx, RebuildOptions{Projections: []string{"devices"}}); err != nil {
+			t.Fatal(err)
+		}
+		sameDump(t, "retry after a failed batch vs rebuild", got, readAll(t, e.reader(t)))
+	})
+}

@@ -78,6 +78,8 @@ func (tx *Tx) Write(ctx context.Context, t *Table, rows RowSource) error {
 	switch {
 	case tx.mode == modeBulk && tx.q.f == flavorPostgres && tx.rawPG != nil:
 		_, err = copyRows(ctx, tx.q.f, tx.rawPG, name, t, rows)
+	case tx.mode == modeUpsert && tx.q.f == flavorPostgres:
+		_, err = upsertUnnest(ctx, tx.q, name, t, rows)
 	case tx.chunked != nil:
 		for part := (&limitRows{src: rows}); !part.done && err == nil; {
 			part.left = chunkRows
