@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -29,6 +31,20 @@ const (
 type Reader struct {
 	db *bun.DB
 	f  flavor
+
+	mu     sync.Mutex
+	served map[string]servedAt // by projection name, see servedTTL
+}
+
+// servedTTL is how long the Reader trusts a served version it read, so a
+// query costs one round trip instead of two. A switch shows at most this
+// late: the replaced version's tables outlive the switch by DropGrace, and
+// a query that fails on a dropped table resolves the version again.
+const servedTTL = 250 * time.Millisecond
+
+type servedAt struct {
+	v  int
+	at time.Time // monotonic: a cache age, not a domain time
 }
 
 // NewReader returns a Reader over db (a replica, or SQLite's reader handle, will do).
@@ -37,7 +53,7 @@ func NewReader(db *bun.DB) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{db: db, f: f}, nil
+	return &Reader{db: db, f: f, served: map[string]servedAt{}}, nil
 }
 
 // DeviceFilter narrows Devices; zero fields do not filter.
@@ -59,7 +75,19 @@ var errNotServed = errors.New("projection not served yet")
 
 func (r *Reader) q() sqlq { return sqlq{r.f, r.db.DB} }
 
-func (r *Reader) served(ctx context.Context, name string) (int, error) {
+// servedCached is the served version, read at most servedTTL ago.
+func (r *Reader) servedCached(ctx context.Context, name string) (int, error) {
+	r.mu.Lock()
+	sv, ok := r.served[name]
+	r.mu.Unlock()
+	if ok && time.Since(sv.at) < servedTTL {
+		return sv.v, nil
+	}
+	return r.servedNow(ctx, name)
+}
+
+// servedNow reads the served version (and caches it).
+func (r *Reader) servedNow(ctx context.Context, name string) (int, error) {
 	var v int
 	err := r.q().queryRow(ctx, `SELECT served_version FROM projection_versions WHERE name = ?`, name).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -68,6 +96,9 @@ func (r *Reader) served(ctx context.Context, name string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("served version of %s: %w", name, err)
 	}
+	r.mu.Lock()
+	r.served[name] = servedAt{v: v, at: time.Now()}
+	r.mu.Unlock()
 	return v, nil
 }
 
@@ -75,7 +106,7 @@ func (r *Reader) served(ctx context.Context, name string) (int, error) {
 // served version changed meanwhile (a switch, then the drop of the old
 // tables), it runs once more on the new version.
 func (r *Reader) onServed(ctx context.Context, name, base string, fn func(table string) error) error {
-	v, err := r.served(ctx, name)
+	v, err := r.servedCached(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -83,7 +114,7 @@ func (r *Reader) onServed(ctx context.Context, name, base string, fn func(table 
 	if err == nil || errors.Is(err, domain.ErrNotFound) || ctx.Err() != nil {
 		return err
 	}
-	if v2, err2 := r.served(ctx, name); err2 == nil && v2 != v {
+	if v2, err2 := r.servedNow(ctx, name); err2 == nil && v2 != v {
 		return fn(quote(physical(base, versionSuffix(v2))))
 	}
 	return err
