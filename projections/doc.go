@@ -21,11 +21,16 @@
 //
 // A batch of up to Config.BatchSize events is folded in memory: the rows
 // it touches are loaded once, every event is applied to the in-memory
-// states with the domain folds (carwash.Evolve, energy.Evolve,
-// energy.LedgerEntryOf), and each changed row is upserted once. Catch-up
+// states with the domain folds (carwash.Apply, energy.Evolve,
+// energy.LedgerEntryOf), and each changed row is upserted once (on
+// PostgreSQL one INSERT ... SELECT FROM unnest(arrays) per table). Catch-up
 // runs batch after batch; once a read comes back short the projection is
 // live and waits on Store.WaitForEvents, gathering events for
-// Config.FlushInterval before the next batch.
+// Config.FlushInterval before the next batch. Between batches a live
+// projection keeps up to Config.CacheStates committed states in memory,
+// so a batch reads and decodes only the rows it has not seen lately; any
+// failed batch drops that cache (a fold may have changed cached states in
+// place before the failure).
 //
 // # One leader per projection
 //
@@ -46,11 +51,24 @@
 //
 // projection_versions says which version of each projection's tables
 // (devices_v1, devices_v2, ...) is served. Rebuild builds version N+1 from
-// the start of the log — one pass feeding every projection's fold in
-// memory, then a bulk write (COPY on PostgreSQL, multi-row inserts on
-// SQLite), keys and indexes added afterwards — catches it up, then switches
-// the served version in one transaction while version N serves queries
-// until that moment; N is dropped Config.DropGrace later. A runner whose
+// the start of the log up to the head it saw at the start, at full speed,
+// catches it up, then switches the served version in one transaction while
+// version N serves queries until that moment; N is dropped
+// Config.DropGrace later.
+//
+// The pass over the log: with a store that can scan (domain.LogScanner,
+// PostgreSQL), events come lean (no raw bodies). Projections whose rows
+// each depend on one stream (orders and the ledger: energy.order-*) get
+// their streams one after another, each in version order, from a scan of
+// their own; an order is folded completely, written, and forgotten, so
+// their memory does not grow with the log. Their finished rows stream
+// into COPY (SQLite: inserts) in transactions of 50,000 rows while the
+// pass goes on; short transactions, because on PostgreSQL a running
+// transaction holds back every log reader's gate. The device fold, whose
+// MACHINE_UPDATE_STATUS events touch many devices, reads the car-wash
+// events in log order and holds every device's state (a fleet is small)
+// until one bulk write at the end. Keys and indexes are added after the
+// rows (PostgreSQL). Without a scanner, one ReadAll pass feeds every fold. A runner whose
 // projection code Version is newer than the served tables' rebuilds the
 // same way before applying. RebuildOptions.Until builds a point-in-time
 // copy (tables suffixed _asof_YYYYMMDDTHHMMSS) of the events recorded up to
