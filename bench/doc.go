@@ -18,8 +18,9 @@
 // the PostgreSQL server on which fresh databases tidemark_bench_* are
 // created and dropped at the end; TIDEMARK_BENCH_KEEP=1 keeps the
 // PostgreSQL databases (their names are logged), to profile against them;
-// TIDEMARK_BENCH_CPUPROFILE=DIR writes a CPU profile of each rebuild and
-// ReadAll child process to DIR/MODE-KIND.pprof; TIDEMARK_BENCH_TRACE=1
+// TIDEMARK_BENCH_CPUPROFILE=DIR writes a CPU profile of the run (the
+// in-process servers and load generators) to DIR/main.pprof and of each
+// rebuild and ReadAll child process to DIR/MODE-KIND.pprof; TIDEMARK_BENCH_TRACE=1
 // prints a rebuild's phases with their times; TIDEMARK_BENCH_HEAPPROFILE=FILE
 // writes the rebuild's heap profile when its pass over the log ends.
 package main
