@@ -35,6 +35,24 @@ type eventMeta struct {
 	RecordedAt *time.Time `json:"recordedAt,omitempty"` // imported events keep their time here
 }
 
+// UnmarshalJSON decodes both parts: without it the embedded Metadata's
+// UnmarshalJSON would be promoted and read the whole object, dropping Raw
+// and RecordedAt.
+func (m *eventMeta) UnmarshalJSON(b []byte) error {
+	var own struct {
+		Raw        []byte     `json:"raw,omitempty"`
+		RecordedAt *time.Time `json:"recordedAt,omitempty"`
+	}
+	if err := json.Unmarshal(b, &own); err != nil {
+		return err
+	}
+	if err := m.Metadata.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	m.Raw, m.RecordedAt = own.Raw, own.RecordedAt
+	return nil
+}
+
 // parseID reads an event id; KurrentDB ids are UUIDs, and the nil UUID
 // would make the client invent a random one (no idempotency).
 func parseID(id string) (uuid.UUID, error) {
