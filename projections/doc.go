@@ -61,10 +61,11 @@
 // each depend on one stream (orders and the ledger: energy.order-*) get
 // their streams one after another, each in version order, from a scan of
 // their own; an order is folded completely, written, and forgotten, so
-// their memory does not grow with the log. Their finished rows stream
-// into COPY (SQLite: inserts) in transactions of 50,000 rows while the
-// pass goes on; short transactions, because on PostgreSQL a running
-// transaction holds back every log reader's gate. The device fold, whose
+// their memory does not grow with the log. Their finished rows are
+// written while the pass goes on, 5,000 at a time, each chunk gathered
+// first and then written in a short transaction (COPY on PostgreSQL): an
+// open transaction would hold SQLite's one writer, and on PostgreSQL hold
+// back every log reader's gate. The device fold, whose
 // MACHINE_UPDATE_STATUS events touch many devices, reads the car-wash
 // events in log order and holds every device's state (a fleet is small)
 // until one bulk write at the end. Keys and indexes are added after the

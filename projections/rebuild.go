@@ -769,19 +769,12 @@ type drainer interface {
 	drain(byStream, final bool, emit func(*Table, []any) error) error
 }
 
-// streamChunkRows: rows per transaction of a pass's row writers. Short
-// transactions matter on PostgreSQL too: a transaction holding an id
-// holds back every log reader's gate (adapters/postgres) while it runs.
-func (f flavor) streamChunkRows() int {
-	if f == flavorPostgres {
-		return 50_000
-	}
-	return chunkRows
-}
-
 // rowWriters write a build's drained rows while the pass goes on: per
-// table a goroutine taking rows from a channel into COPY (PostgreSQL) or
-// INSERTs (SQLite), in transactions of streamChunkRows rows.
+// table a goroutine gathering chunkRows rows from a channel, then writing
+// them in a short transaction of their own (COPY on PostgreSQL, INSERTs on
+// SQLite). No transaction stays open while rows are awaited: on SQLite it
+// would hold the one writer (ingest and the other writers wait), and on
+// PostgreSQL it would hold back every log reader's gate.
 type rowWriters struct {
 	byStream bool
 	chans    map[string]chan []any // by table base name
@@ -816,10 +809,27 @@ func (r *Runner) startRowWriters(ctx context.Context, b *build, byStream bool, f
 }
 
 func (r *Runner) writeRows(ctx context.Context, b *build, t *Table, src RowSource) error {
-	for part := (&limitRows{src: src}); !part.done; {
-		part.left = r.f.streamChunkRows()
+	chunk := make([][]any, 0, chunkRows)
+	for more := true; more; {
+		chunk = chunk[:0]
+		for len(chunk) < chunkRows {
+			if more = src.Next(); !more {
+				break
+			}
+			row, err := src.Values()
+			if err != nil {
+				return err
+			}
+			chunk = append(chunk, row)
+		}
+		if err := src.Err(); err != nil {
+			return err
+		}
+		if len(chunk) == 0 {
+			break
+		}
 		if err := r.inTx(ctx, func(q sqlq, raw rawConn) error {
-			return (&Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}).Write(ctx, t, part)
+			return (&Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}).Write(ctx, t, Rows(chunk))
 		}); err != nil {
 			return err
 		}

@@ -79,7 +79,7 @@ func scanEvents(ctx context.Context, rows *sql.Rows, op string) ([]domain.Event,
 		}
 		e.Data = json.RawMessage(data)
 		if len(meta) > 0 {
-			if err := json.Unmarshal(meta, &e.Metadata); err != nil {
+			if err := e.Metadata.UnmarshalJSON(meta); err != nil {
 				return nil, fmt.Errorf("sqlite: %s: metadata of %s: %w", op, e.ID, err)
 			}
 		}
