@@ -342,8 +342,7 @@ func (r *Runner) setupBuilds(ctx context.Context, ps []Projection, until time.Ti
 // batch. With a domain.LogScanner, projections whose rows each depend on
 // one stream (streamScoped: orders, ledger) get that stream's events
 // stream by stream from a scan of their own and write finished rows as
-// they go (one COPY per table), so their memory does not grow with the
-// log; the others share one scan in log order (holding their states to
+// they go (see rowWriters), so their memory does not grow with the log; the others share one scan in log order (holding their states to
 // the end). Without a scanner, one ReadAll pass feeds them all.
 func (r *Runner) pass(ctx context.Context, builds []*build, until time.Time, tr *tracker) error {
 	head, err := r.cfg.Store.Head(ctx)
