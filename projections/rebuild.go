@@ -791,7 +791,7 @@ func (r *Runner) startRowWriters(ctx context.Context, b *build, byStream bool, f
 	tables := b.p.Tables()
 	w := &rowWriters{byStream: byStream, chans: map[string]chan []any{}, errs: make(chan error, len(tables))}
 	for _, t := range tables {
-		ch := make(chan []any, 1024)
+		ch := make(chan []any, chunkRows) // the fold fills the next chunk while one is written
 		w.chans[t.Name] = ch
 		go func() {
 			err := r.writeRows(ctx, b, t, &chanRows{ctx: ctx, ch: ch})
@@ -828,12 +828,26 @@ func (r *Runner) writeRows(ctx context.Context, b *build, t *Table, src RowSourc
 			break
 		}
 		if err := r.inTx(ctx, func(q sqlq, raw rawConn) error {
+			if err := noWALWait(ctx, q); err != nil {
+				return err
+			}
 			return (&Tx{q: q, names: b.names, mode: modeBulk, rawPG: raw}).Write(ctx, t, Rows(chunk))
 		}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// noWALWait lets a PostgreSQL transaction commit without waiting for its
+// WAL flush: for rows of a version nothing serves yet, whose final commit
+// (synchronous, and after these in the WAL) makes them durable with it.
+func noWALWait(ctx context.Context, q sqlq) error {
+	if q.f != flavorPostgres {
+		return nil
+	}
+	_, err := q.exec(ctx, "SET LOCAL synchronous_commit = off")
+	return err
 }
 
 // drain hands the fold's finished rows to the writers.
