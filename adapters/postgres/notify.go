@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,7 +22,6 @@ type notifier struct {
 
 	mu      sync.Mutex
 	wake    chan struct{} // closed and replaced on every wake-up
-	wakes   atomic.Uint64 // wake-ups so far: a gate is reused only while this stays put
 	started bool
 	closed  bool
 	cancel  context.CancelFunc
@@ -56,7 +54,6 @@ func (n *notifier) waitChan() <-chan struct{} {
 
 // broadcast wakes every current waiter.
 func (n *notifier) broadcast() {
-	n.wakes.Add(1)
 	n.mu.Lock()
 	close(n.wake)
 	n.wake = make(chan struct{})

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,62 +43,16 @@ const gateSQL = `SELECT set_config('tidemark.log_gate', coalesce((
 // visible keeps the rows below the gate gateSQL set.
 const visible = `tx_id < current_setting('tidemark.log_gate')::xid8`
 
-// gateReuse is how long a gate is used again without asking, as long as
-// no commit was announced meanwhile (a local append or a NOTIFY wakes the
-// notifier, which makes the gate stale). A gate stays valid: the
-// transactions below it have ended, and new ones get higher ids; reusing
-// it only hides commits not yet announced, which a reader waiting in
-// WaitForEvents is woken for anyway. It spares the gate query (which reads
-// pg_stat_activity) to the reads that follow one another: the live
-// projections each read the same log moments apart.
-const gateReuse = 5 * time.Millisecond
-
-// gateCache is the last gate read: when it was asked for (monotonic
-// clock: an age) and the notifier's wake-ups then.
-type gateCache struct {
-	mu    sync.Mutex
-	xid   string // xid8 as text
-	at    time.Time
-	wakes uint64
-}
-
-func (g *gateCache) get(wakes uint64) (string, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.xid, g.xid != "" && g.wakes == wakes && time.Since(g.at) < gateReuse
-}
-
-func (g *gateCache) put(xid string, at time.Time, wakes uint64) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.xid == "" || at.After(g.at) {
-		g.xid, g.at, g.wakes = xid, at, wakes
-	}
-}
-
-// gated runs a read below the gate: query with visible after gateSQL in
-// one round trip, or, with a gate read less than gateReuse ago, belowQuery
-// with that gate as its last parameter (tx_id < $n::xid8).
-func (s *Store) gated(ctx context.Context, query, belowQuery string, args ...any) (pgx.Rows, func() error) {
-	wakes := s.notifier.wakes.Load()
-	if xid, ok := s.gate.get(wakes); ok {
-		rows, err := s.pool.Query(ctx, belowQuery, append(args, xid)...)
-		if err != nil {
-			return nil, func() error { return err }
-		}
-		return rows, func() error { rows.Close(); return rows.Err() }
-	}
-	asked := time.Now()
+// gated runs query (which uses visible) after gateSQL in one round trip.
+func (s *Store) gated(ctx context.Context, query string, args ...any) (pgx.Rows, func() error) {
 	b := &pgx.Batch{}
 	b.Queue(gateSQL)
 	b.Queue(query, args...)
 	br := s.pool.SendBatch(ctx, b)
-	var xid string
-	if err := br.QueryRow().Scan(&xid); err != nil {
+	if _, err := br.Exec(); err != nil {
 		br.Close()
 		return nil, func() error { return err }
 	}
-	s.gate.put(xid, asked, wakes)
 	rows, err := br.Query()
 	if err != nil {
 		br.Close()
@@ -129,9 +82,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, afterVersion int6
 // order (limit <= 0: no limit). It only returns events below the read
 // gate (see gateSQL), so an event that commits late is never passed over.
 func (s *Store) ReadAll(ctx context.Context, after domain.Position, limit int) ([]domain.Event, error) {
-	const q = `SELECT ` + eventColumns + ` FROM events WHERE (tx_id, seq) > ($1::xid8, $2) AND %s
-		ORDER BY tx_id, seq LIMIT $3`
-	rows, done := s.gated(ctx, fmt.Sprintf(q, visible), fmt.Sprintf(q, "tx_id < $4::xid8"),
+	rows, done := s.gated(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE (tx_id, seq) > ($1::xid8, $2) AND `+visible+`
+		ORDER BY tx_id, seq LIMIT $3`,
 		after.TxID, after.Seq, limitArg(limit))
 	var events []domain.Event
 	var err error
@@ -150,8 +103,8 @@ func (s *Store) ReadAll(ctx context.Context, after domain.Position, limit int) (
 // Head is the position of the last event ReadAll can return now.
 func (s *Store) Head(ctx context.Context) (domain.Position, error) {
 	var p domain.Position
-	const q = `SELECT tx_id, seq FROM events WHERE %s ORDER BY tx_id DESC, seq DESC LIMIT 1`
-	rows, done := s.gated(ctx, fmt.Sprintf(q, visible), fmt.Sprintf(q, "tx_id < $1::xid8"))
+	rows, done := s.gated(ctx, `SELECT tx_id, seq FROM events WHERE `+visible+`
+		ORDER BY tx_id DESC, seq DESC LIMIT 1`)
 	var err error
 	if rows != nil {
 		_, err = pgx.ForEachRow(rows, []any{&p.TxID, &p.Seq}, func() error { return nil })

@@ -48,7 +48,6 @@ type Store struct {
 	bunDB    *bun.DB
 	opts     Options
 	notifier *notifier
-	gate     gateCache // the last read gate, reused briefly (read.go)
 }
 
 var _ domain.EventStore = (*Store)(nil)
