@@ -1,7 +1,9 @@
 package api
 
 import (
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,7 +14,25 @@ type metrics struct {
 	callbacks *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	requests  *prometheus.CounterVec
+
+	// series caches the children of callbacks and latency for each known
+	// source and outcome: a label lookup (hashing, a map under a lock)
+	// per callback costs more than the observation itself.
+	series [len(callbackSources)][len(callbackOutcomes)]atomic.Pointer[callbackSeries]
 }
+
+// callbackSeries are the metrics of one source and outcome.
+type callbackSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+// The label values of the callback metrics; others are looked up each time.
+var (
+	callbackSources  = [...]string{sourceCarwash, sourceEnergy}
+	callbackOutcomes = [...]string{"stored", "duplicate", "malformed", "invalid", "unauthorized", "too_large",
+		"unsupported_media_type", "rate_limited", "unavailable"}
+)
 
 func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
@@ -38,8 +58,29 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 }
 
 func (m *metrics) observeCallback(source, outcome string, start time.Time) {
-	m.callbacks.WithLabelValues(source, outcome).Inc()
-	m.latency.WithLabelValues(source, outcome).Observe(time.Since(start).Seconds())
+	s := m.seriesOf(source, outcome)
+	s.count.Inc()
+	s.latency.Observe(time.Since(start).Seconds())
+}
+
+// seriesOf returns the cached series, creating it on first use (so, as
+// with WithLabelValues, a series appears once it has been observed).
+func (m *metrics) seriesOf(source, outcome string) *callbackSeries {
+	si, oi := slices.Index(callbackSources[:], source), slices.Index(callbackOutcomes[:], outcome)
+	if si < 0 || oi < 0 {
+		return m.newSeries(source, outcome)
+	}
+	p := &m.series[si][oi]
+	if s := p.Load(); s != nil {
+		return s
+	}
+	s := m.newSeries(source, outcome)
+	p.Store(s) // a racing caller stores the same children: WithLabelValues returns one per labels
+	return s
+}
+
+func (m *metrics) newSeries(source, outcome string) *callbackSeries {
+	return &callbackSeries{count: m.callbacks.WithLabelValues(source, outcome), latency: m.latency.WithLabelValues(source, outcome)}
 }
 
 func (m *metrics) observeRequest(route string, code int) {

@@ -13,8 +13,12 @@ type callbackAnswer struct {
 
 var successBody = []byte(`{"code":0,"msg":"success"}`)
 
+// jsonContentTypeValue is shared by every success answer: Header().Set
+// would allocate it each time, and nothing modifies it.
+var jsonContentTypeValue = []string{"application/json"}
+
 func writeSuccess(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentTypeValue
 	w.WriteHeader(http.StatusOK)
 	w.Write(successBody)
 }

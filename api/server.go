@@ -17,6 +17,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	mux     *http.ServeMux
+	handler http.Handler // mux inside the outer middleware, built once
 	limiter *tokenBucket // nil: no rate limit
 }
 
@@ -40,6 +41,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.limiter = newTokenBucket(cfg.RateLimit, cfg.RateBurst, deps.Clock.Now)
 	}
 	s.routes()
+	s.handler = s.recoverer(s.mux)
 	return s, nil
 }
 
@@ -79,7 +81,7 @@ func (s *Server) routes() {
 
 // ServeHTTP applies the outer middleware: panic recovery and access logs.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.recoverer(s.mux).ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

@@ -22,7 +22,21 @@ type Options struct {
 	// in parallel (PostgreSQL: its WAL flush is shared too); SQLite has one
 	// writer, so it gains nothing there.
 	Flushers int
+	// With Flushers > 1, a batch that would start while another is in
+	// flight waits until that one ends, until FillBatch requests are queued
+	// for it, or for HoldMax, whichever comes first: each transaction
+	// costs the store a commit and a few statements whatever its size, so
+	// under load a few full batches cost far less than many small ones.
+	// Defaults: FillBatch MaxBatch/4 (at least 1), HoldMax 5ms; a negative
+	// HoldMax never holds.
+	FillBatch int
+	HoldMax   time.Duration
 }
+
+// defaultHoldMax bounds the hold: a little more than a batch usually takes
+// on PostgreSQL, so a hold mostly ends with the batch in flight, yet a
+// stalled transaction delays the next batch only that long.
+const defaultHoldMax = 5 * time.Millisecond
 
 // Appender sends concurrent appends to the store in batches.
 type Appender struct {
@@ -34,6 +48,12 @@ type Appender struct {
 	closed bool
 	quit   chan struct{} // closed by Close: drain the queue and stop
 	done   chan struct{} // closed when every flusher has stopped
+
+	// With several flushers, one at a time gathers the next batch (it
+	// holds turn); the others are flushing or idle.
+	turn     chan struct{} // a token: whoever takes it gathers the next batch
+	inFlight atomic.Int32  // batches being written
+	kick     chan struct{} // (cap 1) a batch ended or the queue filled: re-check the hold
 }
 
 // Claim states of a call: the flusher and the caller race to move it out of pending.
@@ -65,13 +85,23 @@ func New(store domain.EventStore, opts Options) *Appender {
 	if opts.Flushers <= 0 {
 		opts.Flushers = 1
 	}
+	if opts.FillBatch <= 0 {
+		opts.FillBatch = max(1, opts.MaxBatch/4)
+	}
+	opts.FillBatch = min(opts.FillBatch, opts.MaxBatch)
+	if opts.HoldMax == 0 {
+		opts.HoldMax = defaultHoldMax
+	}
 	a := &Appender{
 		store: store,
 		opts:  opts,
 		queue: make(chan *call, opts.MaxBatch),
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
+		turn:  make(chan struct{}, 1),
+		kick:  make(chan struct{}, 1),
 	}
+	a.turn <- struct{}{}
 	var wg sync.WaitGroup
 	for range opts.Flushers {
 		wg.Add(1)
@@ -105,6 +135,9 @@ func (a *Appender) Append(ctx context.Context, req domain.AppendRequest) (domain
 		return domain.AppendResult{}, ctx.Err()
 	}
 	a.mu.RUnlock()
+	if a.opts.Flushers > 1 && 1+len(a.queue) >= a.opts.FillBatch {
+		a.poke() // a held batch (its first request and the queue) is full enough to go
+	}
 
 	select {
 	case o := <-c.out:
@@ -137,18 +170,74 @@ func (a *Appender) Close() error {
 func (a *Appender) run() {
 	for {
 		select {
-		case c := <-a.queue:
-			a.flush(a.collect(c))
+		case <-a.turn:
 		case <-a.quit:
-			for {
-				select {
-				case c := <-a.queue:
-					a.flush(a.collect(c))
-				default:
-					return
-				}
-			}
+			a.drain()
+			return
 		}
+		select {
+		case c := <-a.queue:
+			a.hold()
+			batch := a.collect(c)
+			a.inFlight.Add(1)
+			a.turn <- struct{}{} // the next batch gathers while this one is written
+			a.flush(batch)
+			a.inFlight.Add(-1)
+			a.poke()
+		case <-a.quit:
+			a.turn <- struct{}{}
+			a.drain()
+			return
+		}
+	}
+}
+
+// drain writes what is queued, once Close has been called.
+func (a *Appender) drain() {
+	for {
+		<-a.turn
+		select {
+		case c := <-a.queue:
+			batch := a.collect(c)
+			a.turn <- struct{}{}
+			a.flush(batch)
+		default:
+			a.turn <- struct{}{}
+			return
+		}
+	}
+}
+
+// hold delays a batch about to start while another is in flight (see
+// Options.FillBatch): until no batch is in flight, FillBatch requests
+// wait, HoldMax has passed or Close is called.
+func (a *Appender) hold() {
+	if a.opts.Flushers == 1 || a.opts.HoldMax < 0 || a.holdOver() {
+		return
+	}
+	timer := time.NewTimer(a.opts.HoldMax)
+	defer timer.Stop()
+	for !a.holdOver() {
+		select {
+		case <-a.kick:
+		case <-timer.C:
+			return
+		case <-a.quit:
+			return
+		}
+	}
+}
+
+// holdOver: the batch gathered so far (its first request and the queue) may go.
+func (a *Appender) holdOver() bool {
+	return a.inFlight.Load() == 0 || 1+len(a.queue) >= a.opts.FillBatch
+}
+
+// poke wakes a holding gatherer, if any, to check again.
+func (a *Appender) poke() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
 	}
 }
 

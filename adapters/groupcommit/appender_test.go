@@ -370,3 +370,87 @@ func TestSeveralFlushersInFlight(t *testing.T) {
 		t.Fatalf("%d events stored, want %d", total, len(reqs))
 	}
 }
+
+// With several flushers, a batch that would start while another is in
+// flight is held back until FillBatch requests wait for it (or the batch in
+// flight ends), so the load goes out in fuller transactions.
+func TestHeldBatchGoesWhenFull(t *testing.T) {
+	g := newGated(t)
+	a := New(g, Options{MaxBatch: 16, Flushers: 3, FillBatch: 4, HoldMax: time.Minute})
+	t.Cleanup(func() { a.Close() })
+	open := sync.OnceFunc(func() { close(g.gate) })
+	t.Cleanup(open) // first, so that a failed test does not hang in Close
+	ctx := context.Background()
+	outs := []chan callResult{appendAsync(ctx, a, request("first"))}
+	<-g.entered // in flight, held at the gate
+	for i := range 3 {
+		outs = append(outs, appendAsync(ctx, a, request(fmt.Sprintf("h-%d", i))))
+	}
+	time.Sleep(50 * time.Millisecond)
+	if sizes := g.batchSizes(); len(sizes) != 1 {
+		t.Fatalf("batch sizes %v: three requests did not wait for the fourth", sizes)
+	}
+	outs = append(outs, appendAsync(ctx, a, request("h-3")))
+	select {
+	case n := <-g.entered:
+		if n != 4 {
+			t.Fatalf("held batch of %d, want 4", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("a full held batch did not go: sizes %v", g.batchSizes())
+	}
+	open()
+	for i, c := range outs {
+		if o := <-c; o.err != nil {
+			t.Fatalf("caller %d: %v", i, o.err)
+		}
+	}
+}
+
+// A held batch also goes when the batch in flight ends, or after HoldMax.
+func TestHeldBatchGoesWhenFlightEndsOrAfterHoldMax(t *testing.T) {
+	g := newGated(t)
+	a := New(g, Options{MaxBatch: 16, Flushers: 2, FillBatch: 8, HoldMax: 300 * time.Millisecond})
+	t.Cleanup(func() { a.Close() })
+	open := sync.OnceFunc(func() { close(g.gate) })
+	t.Cleanup(open)
+	ctx := context.Background()
+	first := appendAsync(ctx, a, request("first"))
+	<-g.entered
+	start := time.Now()
+	held := appendAsync(ctx, a, request("held"))
+	<-g.entered // after HoldMax, though the first batch is still in flight
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("held request went after %v, before HoldMax", d)
+	}
+	open()
+	for _, c := range []chan callResult{first, held} {
+		if o := <-c; o.err != nil {
+			t.Fatal(o.err)
+		}
+	}
+
+	// No batch in flight now: a request goes at once, and one arriving
+	// while it is in flight goes as soon as that batch ends.
+	g2 := newGated(t)
+	b := New(g2, Options{MaxBatch: 16, Flushers: 2, FillBatch: 8, HoldMax: time.Minute})
+	t.Cleanup(func() { b.Close() })
+	open2 := sync.OnceFunc(func() { close(g2.gate) })
+	t.Cleanup(open2)
+	one := appendAsync(ctx, b, request("one"))
+	<-g2.entered
+	two := appendAsync(ctx, b, request("two"))
+	time.Sleep(50 * time.Millisecond)
+	if sizes := g2.batchSizes(); len(sizes) != 1 {
+		t.Fatalf("batch sizes %v: the second request did not wait for the first batch", sizes)
+	}
+	open2()
+	for _, c := range []chan callResult{one, two} {
+		if o := <-c; o.err != nil {
+			t.Fatal(o.err)
+		}
+	}
+	if sizes := g2.batchSizes(); len(sizes) != 2 || sizes[1] != 1 {
+		t.Fatalf("batch sizes %v, want [1 1]", sizes)
+	}
+}

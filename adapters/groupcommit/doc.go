@@ -11,7 +11,12 @@
 // transaction, a thousand share a few. With Options.Flushers > 1 several
 // flushers do this at once, each with its own batch and transaction, so a
 // store that commits in parallel (PostgreSQL) keeps working while one batch
-// waits for its commit.
+// waits for its commit. One flusher at a time gathers the next batch, and
+// while another batch is in flight it holds a small one back (until that
+// batch ends, Options.FillBatch requests wait or Options.HoldMax passes):
+// otherwise the flushers would share the load in many small transactions,
+// each paying a whole commit, which on a busy machine cost PostgreSQL twice
+// the CPU per event of fewer, fuller ones.
 //
 // Outcomes: each caller gets its own result or error (a conflicting request
 // fails alone, the store rolls it back to its savepoint); a batch-level error
