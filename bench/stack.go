@@ -94,7 +94,11 @@ func startStack(ctx context.Context, kind, dsn string) (*stack, error) {
 	log := errorLogger()
 	reg := prometheus.NewRegistry()
 	s := &stack{kind: kind, st: st, runnerDone: make(chan error, 1), serveDone: make(chan error, 1)}
-	s.app = groupcommit.New(st.events, groupcommit.Options{MaxBatch: groupCommitMax})
+	flushers := 1 // as serve wires it: SQLite has one writer ...
+	if kind == kindPostgres {
+		flushers = 4 // ... and PostgreSQL's concurrent commits share a WAL flush
+	}
+	s.app = groupcommit.New(st.events, groupcommit.Options{MaxBatch: groupCommitMax, Flushers: flushers})
 	s.runner, err = projections.New(projections.Config{Store: st.events, DB: st.db, BatchSize: projectionBatch,
 		Poison: projections.PoisonSkip, Logger: log, Registry: reg})
 	if err != nil {
