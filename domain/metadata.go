@@ -2,7 +2,9 @@ package domain
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -24,6 +26,21 @@ func (m *Metadata) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	return json.Unmarshal(b, (*metadataJSON)(m))
+}
+
+// LeanMetadata is the metadata of a lean event (domain.LogScanner): the
+// source and the receivedAt text as a store extracted them from the stored
+// JSON (nil or empty when absent).
+func LeanMetadata(source, receivedAt []byte) (Metadata, error) {
+	m := Metadata{Source: internSource(source)}
+	if len(receivedAt) > 0 {
+		at, err := time.Parse(time.RFC3339Nano, string(receivedAt))
+		if err != nil {
+			return m, fmt.Errorf("metadata receivedAt: %w", err)
+		}
+		m.ReceivedAt = at
+	}
+	return m, nil
 }
 
 // decode is the fast path; false means "not the common shape".

@@ -794,7 +794,7 @@ func (r *Runner) startRowWriters(ctx context.Context, b *build, byStream bool, f
 		ch := make(chan []any, chunkRows) // the fold fills the next chunk while one is written
 		w.chans[t.Name] = ch
 		go func() {
-			err := r.writeRows(ctx, b, t, &chanRows{ctx: ctx, ch: ch})
+			err := r.writeRows(ctx, b, t, ch)
 			if err != nil {
 				err = fmt.Errorf("rebuild %s: write %s: %w", b.p.Name(), t.Name, err)
 				fail(err)
@@ -807,22 +807,21 @@ func (r *Runner) startRowWriters(ctx context.Context, b *build, byStream bool, f
 	return w
 }
 
-func (r *Runner) writeRows(ctx context.Context, b *build, t *Table, src RowSource) error {
+// writeRows writes the rows from ch, chunkRows at a time, until ch is
+// closed or ctx ends.
+func (r *Runner) writeRows(ctx context.Context, b *build, t *Table, ch <-chan []any) error {
 	chunk := make([][]any, 0, chunkRows)
-	for more := true; more; {
+	for open := true; open; {
 		chunk = chunk[:0]
-		for len(chunk) < chunkRows {
-			if more = src.Next(); !more {
-				break
+		for open && len(chunk) < chunkRows {
+			select {
+			case row, ok := <-ch:
+				if open = ok; ok {
+					chunk = append(chunk, row)
+				}
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			row, err := src.Values()
-			if err != nil {
-				return err
-			}
-			chunk = append(chunk, row)
-		}
-		if err := src.Err(); err != nil {
-			return err
 		}
 		if len(chunk) == 0 {
 			break
@@ -877,23 +876,3 @@ func (w *rowWriters) close() error {
 	}
 	return errors.Join(errs...)
 }
-
-// chanRows is a RowSource reading a channel until it is closed or ctx ends.
-type chanRows struct {
-	ctx context.Context
-	ch  <-chan []any
-	cur []any
-}
-
-func (c *chanRows) Next() bool {
-	select {
-	case row, ok := <-c.ch:
-		c.cur = row
-		return ok
-	case <-c.ctx.Done():
-		return false
-	}
-}
-
-func (c *chanRows) Values() ([]any, error) { return c.cur, nil }
-func (c *chanRows) Err() error             { return c.ctx.Err() }

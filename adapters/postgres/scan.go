@@ -131,21 +131,11 @@ func (d *scanDecoder) row(rows pgx.Rows) error {
 		d.arena = append(d.arena, raw[4]...)
 		e.Data = d.arena[start:len(d.arena):len(d.arena)]
 	}
-	switch string(raw[5]) {
-	case "carwash":
-		e.Metadata.Source = "carwash"
-	case "energy":
-		e.Metadata.Source = "energy"
-	default:
-		e.Metadata.Source = string(raw[5])
+	m, err := domain.LeanMetadata(raw[5], raw[6])
+	if err != nil {
+		return fmt.Errorf("event %s: %w", e.ID, err)
 	}
-	if raw[6] != nil {
-		at, err := time.Parse(time.RFC3339Nano, string(raw[6]))
-		if err != nil {
-			return fmt.Errorf("event %s: metadata receivedAt: %w", e.ID, err)
-		}
-		e.Metadata.ReceivedAt = at
-	}
+	e.Metadata = m
 	e.RecordedAt = recorded.UTC()
 	d.events = append(d.events, e)
 	if len(d.events) >= d.batch {

@@ -58,21 +58,18 @@ func (s *Store) ScanAll(ctx context.Context, sc domain.Scan, fn func([]domain.Ev
 	for rows.Next() {
 		var (
 			e              domain.Event
-			source, recvAt sql.NullString
+			source, recvAt []byte // nil when absent
 			recorded       int64
 		)
 		if err := rows.Scan(&e.Position.Seq, &e.ID, &e.Stream, &e.StreamVersion, &e.Type, (*[]byte)(&e.Data),
 			&source, &recvAt, &recorded); err != nil {
 			return fail(ctx, "scan", err)
 		}
-		e.Metadata.Source = source.String
-		if recvAt.Valid {
-			at, err := time.Parse(time.RFC3339Nano, recvAt.String)
-			if err != nil {
-				return fmt.Errorf("sqlite: scan: event %s: metadata receivedAt: %w", e.ID, err)
-			}
-			e.Metadata.ReceivedAt = at
+		m, err := domain.LeanMetadata(source, recvAt)
+		if err != nil {
+			return fmt.Errorf("sqlite: scan: event %s: %w", e.ID, err)
 		}
+		e.Metadata = m
 		e.RecordedAt = time.UnixMicro(recorded).UTC()
 		batch = append(batch, e)
 		if len(batch) == sc.Batch {
