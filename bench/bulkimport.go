@@ -37,6 +37,11 @@ func (b *bench) loadEvents(ctx context.Context, measure bool) {
 	var targets []*importTarget
 	for _, kind := range []string{kindSQLite, kindPostgres} {
 		t := &importTarget{kind: kind}
+		if !b.o.measured(kind) {
+			t.err = errStoreNotSelected
+			targets = append(targets, t)
+			continue
+		}
 		dsn, cleanup, err := b.database(ctx, kind, "events")
 		if err == nil {
 			t.dsn, t.cleanup = dsn, cleanup
@@ -54,7 +59,7 @@ func (b *bench) loadEvents(ctx context.Context, measure bool) {
 	var rawTook time.Duration
 	var rawRows int64
 	var rawErr error
-	if pg := targets[1]; pg.err == nil {
+	if pg := targets[1]; pg.kind == kindPostgres && pg.err == nil {
 		raw, rawErr = pgx.Connect(ctx, pg.dsn)
 		if rawErr == nil {
 			_, rawErr = raw.Exec(ctx, rawCopyTable)

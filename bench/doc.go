@@ -6,11 +6,11 @@
 //
 // Every figure comes from the run itself: a figure that could not be
 // measured (PostgreSQL unreachable, a step failed, not selected with
-// -only) is reported as "not measured" with the reason, never filled in.
+// -only, or a store left out by -stores) is reported as "not measured" with the reason, never filled in.
 //
 // Usage:
 //
-//	go run ./bench [-quick] [-events N] [-duration D] [-only ingest,import,rebuild,lag,queries,footprint,gobench] [-out DIR]
+//	go run ./bench [-quick] [-events N] [-duration D] [-only ingest,import,rebuild,lag,queries,footprint,gobench] [-stores sqlite,postgres] [-out DIR]
 //
 // Environment: TIDEMARK_BENCH_EVENTS (events imported and rebuilt,
 // default 1,000,000); TIDEMARK_BENCH_DATABASE_URL, else

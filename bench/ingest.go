@@ -39,6 +39,10 @@ func (b *bench) benchIngest(ctx context.Context) {
 	}
 	for _, kind := range []string{kindSQLite, kindPostgres} {
 		prefix := "ingest." + kind + "."
+		if !b.o.measured(kind) {
+			b.figs.skipPrefix(prefix, errStoreNotSelected.Error())
+			continue
+		}
 		if ctx.Err() != nil {
 			b.figs.skipPrefix(prefix, "interrupted")
 			continue

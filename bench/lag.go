@@ -33,6 +33,10 @@ type lagResult struct {
 func (b *bench) benchLag(ctx context.Context) {
 	for _, kind := range []string{kindSQLite, kindPostgres} {
 		prefix := "lag." + kind + "."
+		if !b.o.measured(kind) {
+			b.figs.skipPrefix(prefix, errStoreNotSelected.Error())
+			continue
+		}
 		if ctx.Err() != nil {
 			b.figs.skipPrefix(prefix, "interrupted")
 			continue

@@ -22,6 +22,7 @@ type options struct {
 	Quick  bool
 	Events int // events generated for bulk import and rebuilt
 	Only   map[string]bool
+	Stores []string // storage kinds measured, in order (default both)
 
 	OutDir  string // report.md and report.json go here
 	GoBench string // output of go test -bench to fold in
@@ -67,6 +68,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	quick := fs.Bool("quick", false, "small sizes for a smoke run (seconds instead of minutes)")
 	events := fs.Int("events", 0, "events bulk-imported and rebuilt (default 1,000,000, quick 20,000; env TIDEMARK_BENCH_EVENTS)")
 	only := fs.String("only", "", "comma-separated sections to run: "+strings.Join(sections, ","))
+	stores := fs.String("stores", kindSQLite+","+kindPostgres, "comma-separated storage kinds to measure")
 	out := fs.String("out", "", "output directory (default bench/out under the module root)")
 	gobench := fs.String("gobench", "", "go test -bench output to include (default OUT/gobench.txt)")
 	window := fs.Duration("duration", 0, "measured window of ingest, live lag and queries (default 10s, quick 2s)")
@@ -117,6 +119,21 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		}
 		o.Only[s] = true
 	}
+	o.Stores = nil
+	for _, s := range strings.Split(*stores, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if s != kindSQLite && s != kindPostgres {
+			return o, fmt.Errorf("-stores %q: unknown storage kind (want %s,%s)", s, kindSQLite, kindPostgres)
+		}
+		if !slices.Contains(o.Stores, s) {
+			o.Stores = append(o.Stores, s)
+		}
+	}
+	if len(o.Stores) == 0 {
+		return o, fmt.Errorf("-stores %q: name at least one storage kind", *stores)
+	}
 	root, err := moduleRoot()
 	if err != nil {
 		return o, err
@@ -136,6 +153,12 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 
 // selected reports whether a section runs.
 func (o options) selected(section string) bool { return len(o.Only) == 0 || o.Only[section] }
+
+// errStoreNotSelected is the note of figures of a kind -stores left out.
+var errStoreNotSelected = errors.New("store not selected (-stores)")
+
+// measured reports whether a storage kind is measured.
+func (o options) measured(kind string) bool { return slices.Contains(o.Stores, kind) }
 
 func firstNonEmpty(vs ...string) string {
 	for _, v := range vs {

@@ -24,6 +24,10 @@ type queryRun struct {
 func (b *bench) benchQueries(ctx context.Context) {
 	for _, kind := range []string{kindSQLite, kindPostgres} {
 		prefix := "queries." + kind + "."
+		if !b.o.measured(kind) {
+			b.figs.skipPrefix(prefix, errStoreNotSelected.Error())
+			continue
+		}
 		if ctx.Err() != nil {
 			b.figs.skipPrefix(prefix, "interrupted")
 			continue
