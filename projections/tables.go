@@ -141,7 +141,22 @@ func (t *Table) createSQL(f flavor, name string, withKey bool) string {
 		fmt.Fprintf(&b, ", PRIMARY KEY (%s)", quoteList(t.Key))
 	}
 	b.WriteString(")")
+	if f == flavorPostgres && t.hasJSON() {
+		// Rows up to a page stay whole and uncompressed: past the default
+		// 2 kB target every write of a larger state was pglz-compressed,
+		// which cost a rebuild's COPY of the orders about 40% more.
+		b.WriteString(" WITH (toast_tuple_target = 8160)")
+	}
 	return b.String()
+}
+
+func (t *Table) hasJSON() bool {
+	for _, c := range t.Columns {
+		if c.Type == JSON {
+			return true
+		}
+	}
+	return false
 }
 
 // keySQL adds the primary key after a bulk load (PostgreSQL only).
