@@ -24,8 +24,9 @@ import (
 
 // backend opens a real store of one kind on a fresh database.
 type backend struct {
-	name string
-	open func(t testing.TB) (domain.EventStore, *bun.DB)
+	name      string
+	open      func(t testing.TB) (domain.EventStore, *bun.DB)
+	interpret func(error) error // the adapter's error mapping, as serve gives the Reader
 }
 
 func backends() []backend {
@@ -37,7 +38,7 @@ func backends() []backend {
 			}
 			t.Cleanup(func() { st.Close() })
 			return st, st.DB()
-		}},
+		}, sqlite.InterpretError},
 		{"postgres", func(t testing.TB) (domain.EventStore, *bun.DB) {
 			st, err := postgres.Open(context.Background(), testdb.PostgresURL(t), postgres.Options{PollInterval: 20 * time.Millisecond})
 			if err != nil {
@@ -45,7 +46,7 @@ func backends() []backend {
 			}
 			t.Cleanup(func() { st.Close() })
 			return st, st.DB()
-		}},
+		}, postgres.InterpretError},
 	}
 }
 
@@ -105,7 +106,7 @@ func newHarness(t testing.TB, b backend, cfg api.Config) *harness {
 	done := make(chan struct{})
 	go func() { defer close(done); runner.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	reader, err := projections.NewReader(db)
+	reader, err := projections.NewReader(db, projections.ReaderOptions{Interpret: b.interpret})
 	if err != nil {
 		t.Fatal(err)
 	}

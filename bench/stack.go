@@ -38,10 +38,11 @@ const (
 
 // store is an opened event store with its bun handles.
 type store struct {
-	events domain.EventStore
-	db     *bun.DB // writes: read models, checkpoints, quarantine
-	readDB *bun.DB // queries
-	close  func() error
+	events    domain.EventStore
+	db        *bun.DB // writes: read models, checkpoints, quarantine
+	readDB    *bun.DB // queries
+	interpret func(error) error
+	close     func() error
 }
 
 // openStore opens a PostgreSQL URL or a SQLite path, migrations applied.
@@ -52,13 +53,13 @@ func openStore(ctx context.Context, kind, dsn string) (*store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &store{events: st, db: st.DB(), readDB: st.DB(), close: st.Close}, nil
+		return &store{events: st, db: st.DB(), readDB: st.DB(), interpret: postgres.InterpretError, close: st.Close}, nil
 	case kindSQLite:
 		st, err := sqlite.Open(ctx, dsn, sqlite.Options{PollInterval: pollInterval})
 		if err != nil {
 			return nil, err
 		}
-		return &store{events: st, db: st.DB(), readDB: st.ReaderDB(), close: st.Close}, nil
+		return &store{events: st, db: st.DB(), readDB: st.ReaderDB(), interpret: sqlite.InterpretError, close: st.Close}, nil
 	}
 	return nil, fmt.Errorf("unknown storage kind %q", kind)
 }
@@ -106,7 +107,7 @@ func startStack(ctx context.Context, kind, dsn string) (*stack, error) {
 		st.close()
 		return nil, fmt.Errorf("projections: %w", err)
 	}
-	if s.reader, err = projections.NewReader(st.readDB); err != nil {
+	if s.reader, err = projections.NewReader(st.readDB, projections.ReaderOptions{Interpret: st.interpret}); err != nil {
 		s.app.Close()
 		st.close()
 		return nil, fmt.Errorf("reader: %w", err)

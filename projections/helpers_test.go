@@ -35,6 +35,9 @@ type env struct {
 	store   domain.EventStore
 	db      *bun.DB // writes
 	readDB  *bun.DB // queries
+	close   func() error
+	// interpret is the adapter's error mapping, as serve gives the Reader.
+	interpret func(error) error
 }
 
 func openEnv(t testing.TB, dialect, url string) *env {
@@ -48,14 +51,14 @@ func openEnv(t testing.TB, dialect, url string) *env {
 			t.Fatalf("open postgres: %v", err)
 		}
 		t.Cleanup(func() { _ = st.Close() })
-		e.store, e.db, e.readDB = st, st.DB(), st.DB()
+		e.store, e.db, e.readDB, e.close, e.interpret = st, st.DB(), st.DB(), st.Close, postgres.InterpretError
 	default:
 		st, err := sqlite.Open(ctx, url, sqlite.Options{PollInterval: 50 * time.Millisecond})
 		if err != nil {
 			t.Fatalf("open sqlite: %v", err)
 		}
 		t.Cleanup(func() { _ = st.Close() })
-		e.store, e.db, e.readDB = st, st.DB(), st.ReaderDB()
+		e.store, e.db, e.readDB, e.close, e.interpret = st, st.DB(), st.ReaderDB(), st.Close, sqlite.InterpretError
 	}
 	return e
 }
@@ -95,7 +98,7 @@ func (e *env) runner(t testing.TB, mod ...func(*Config)) *Runner {
 
 func (e *env) reader(t testing.TB) *Reader {
 	t.Helper()
-	rd, err := NewReader(e.readDB)
+	rd, err := NewReader(e.readDB, ReaderOptions{Interpret: e.interpret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,8 +29,9 @@ const (
 // each projection, so callers never see table names or versions. Every
 // value is a bound parameter. It is safe for concurrent use.
 type Reader struct {
-	db *bun.DB
-	f  flavor
+	db        *bun.DB
+	f         flavor
+	interpret func(error) error
 
 	mu     sync.Mutex
 	served map[string]servedAt // by projection name, see servedTTL
@@ -47,13 +48,25 @@ type servedAt struct {
 	at time.Time // monotonic: a cache age, not a domain time
 }
 
+// ReaderOptions tune a Reader.
+type ReaderOptions struct {
+	// Interpret maps a database error to the domain errors (the store
+	// adapter's InterpretError), so that, e.g., a server that went away is
+	// domain.ErrUnavailable (503) and not an internal error. Nil keeps
+	// errors as they are.
+	Interpret func(error) error
+}
+
 // NewReader returns a Reader over db (a replica, or SQLite's reader handle, will do).
-func NewReader(db *bun.DB) (*Reader, error) {
+func NewReader(db *bun.DB, opts ReaderOptions) (*Reader, error) {
 	f, err := flavorOf(db)
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{db: db, f: f, served: map[string]servedAt{}}, nil
+	if opts.Interpret == nil {
+		opts.Interpret = func(err error) error { return err }
+	}
+	return &Reader{db: db, f: f, interpret: opts.Interpret, served: map[string]servedAt{}}, nil
 }
 
 // DeviceFilter narrows Devices; zero fields do not filter.
@@ -105,19 +118,20 @@ func (r *Reader) servedNow(ctx context.Context, name string) (int, error) {
 // onServed runs fn on the served table of a projection. If fn fails and the
 // served version changed meanwhile (a switch, then the drop of the old
 // tables), it runs once more on the new version.
+// Database errors come out interpreted (ReaderOptions.Interpret).
 func (r *Reader) onServed(ctx context.Context, name, base string, fn func(table string) error) error {
 	v, err := r.servedCached(ctx, name)
 	if err != nil {
-		return err
+		return r.interpret(err)
 	}
 	err = fn(quote(physical(base, versionSuffix(v))))
 	if err == nil || errors.Is(err, domain.ErrNotFound) || ctx.Err() != nil {
 		return err
 	}
 	if v2, err2 := r.servedNow(ctx, name); err2 == nil && v2 != v {
-		return fn(quote(physical(base, versionSuffix(v2))))
+		err = fn(quote(physical(base, versionSuffix(v2))))
 	}
-	return err
+	return r.interpret(err)
 }
 
 // Device returns one device; domain.ErrNotFound if no callback named it.

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -178,4 +179,30 @@ func TestClampLimit(t *testing.T) {
 			t.Errorf("clampLimit(%d) = %d, want %d", in, got, want)
 		}
 	}
+}
+
+// A database that is gone answers every query with domain.ErrUnavailable
+// (503 at the API), through the adapter's mapping, not as an internal error.
+func TestReaderStoreGoneIsUnavailable(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		rd := e.reader(t)
+		if _, err := rd.Device(ctx, 1); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("Device before the close: %v, want not found", err)
+		}
+		if err := e.close(); err != nil {
+			t.Fatal(err)
+		}
+		_, errDevice := rd.Device(ctx, 1)
+		_, _, errDevices := rd.Devices(ctx, DeviceFilter{}, "", 10)
+		_, errOrder := rd.Order(ctx, "o-1")
+		_, _, errOrders := rd.Orders(ctx, OrderFilter{}, "", 10)
+		_, errLedger := rd.Ledger(ctx, "o-1")
+		for name, err := range map[string]error{"Device": errDevice, "Devices": errDevices, "Order": errOrder,
+			"Orders": errOrders, "Ledger": errLedger} {
+			if !errors.Is(err, domain.ErrUnavailable) {
+				t.Errorf("%s with the database closed: %v, want domain.ErrUnavailable", name, err)
+			}
+		}
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/puddle/v2"
 
+	"github.com/tidemark/tidemark/adapters/internal/sqlerr"
 	"github.com/tidemark/tidemark/domain"
 )
 
@@ -20,6 +21,13 @@ const (
 	constraintEventID       = "events_pkey"
 	constraintStreamVersion = "events_stream_version_key"
 )
+
+// InterpretError maps an error of this store's connections, the
+// database/sql handle DB gives included, to the domain errors, as the
+// store's own methods do: e.g. a server that went away becomes
+// domain.ErrUnavailable. For callers that query the database beside the
+// event store (the read models).
+func InterpretError(err error) error { return interpretError(err) }
 
 // interpretError turns a pgx / pgconn error into a domain error, wrapping
 // both so errors.Is works for the domain error and the cause stays visible.
@@ -74,7 +82,8 @@ func isConnectionFailure(err error) bool {
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, puddle.ErrClosedPool),
-		pgconn.SafeToRetry(err), // "conn closed" / "conn busy": nothing was sent
+		sqlerr.ConnectionGone(err), // through database/sql (DB)
+		pgconn.SafeToRetry(err),    // "conn closed" / "conn busy": nothing was sent
 		pgconn.Timeout(err):
 		return true
 	}

@@ -2,16 +2,21 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/tidemark/tidemark/adapters/internal/sqlerr"
 	"github.com/tidemark/tidemark/domain"
 )
+
+// InterpretError maps an error of this store's database handles (DB,
+// ReaderDB) to the domain errors, as the store's own methods do: e.g. a
+// locked or unreadable file becomes domain.ErrUnavailable. For callers
+// that query the database beside the event store (the read models).
+func InterpretError(err error) error { return interpretError(err) }
 
 // interpretError turns a SQLite failure into a domain error (wrapping both,
 // so the original stays visible in logs). It is the only place that knows
@@ -41,8 +46,7 @@ func interpretError(err error) error {
 			}
 		}
 	}
-	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
-		err.Error() == "sql: database is closed" {
+	if sqlerr.ConnectionGone(err) {
 		return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
 	}
 	return err

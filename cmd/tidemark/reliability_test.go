@@ -194,6 +194,12 @@ func testPostgresRestart(t *testing.T, bin string) {
 		if code := relHealthz(srv.base); code != http.StatusOK {
 			t.Errorf("outage %d: /healthz answered %d while PostgreSQL was down; the process should stay live", i+1, code)
 		}
+		for _, path := range []string{"/v1/devices?limit=5", "/v1/orders/SIM-NONE"} {
+			if code, ra := relQuery(srv.base + path); code != http.StatusServiceUnavailable || ra < 1 {
+				t.Errorf("outage %d: GET %s answered %d, Retry-After %d while PostgreSQL was down; want 503 with Retry-After",
+					i+1, path, code, ra)
+			}
+		}
 		time.Sleep(down / 2)
 		o.up = time.Now()
 		if err := cl.start(); err != nil {
@@ -268,6 +274,18 @@ func testPostgresRestart(t *testing.T, bin string) {
 	if err := srv.stop(); err != nil {
 		t.Errorf("graceful stop after the test: %v", err)
 	}
+}
+
+// relQuery GETs url and returns the status and Retry-After (0 if none).
+func relQuery(url string) (status, retryAfter int) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, 0
+	}
+	resp.Body.Close()
+	ra, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	return resp.StatusCode, ra
 }
 
 func relHealthz(base string) int {

@@ -57,7 +57,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	reader, err := projections.NewReader(st.ReadDB)
+	reader, err := projections.NewReader(st.ReadDB, projections.ReaderOptions{Interpret: st.Interpret})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,9 @@ type storage struct {
 	ReadDB  *bun.DB // queries (a replica when configured)
 	Dialect string  // migrations.Postgres or migrations.SQLite
 	Ping    func(ctx context.Context) error
-	close   func() error
+	// Interpret maps the database's errors to the domain errors (for the read models).
+	Interpret func(error) error
+	close     func() error
 }
 
 func (s *storage) Close() error { return s.close() }
@@ -39,7 +41,7 @@ func openStorage(ctx context.Context, url string, poll time.Duration, clock doma
 			return nil, fmt.Errorf("open PostgreSQL: %w", err)
 		}
 		return &storage{Events: st, DB: st.DB(), ReadDB: st.DB(), Dialect: migrations.Postgres,
-			Ping: st.Ping, close: st.Close}, nil
+			Ping: st.Ping, Interpret: postgres.InterpretError, close: st.Close}, nil
 	default:
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
 		if path == "" {
@@ -51,7 +53,7 @@ func openStorage(ctx context.Context, url string, poll time.Duration, clock doma
 		}
 		ping := func(ctx context.Context) error { return st.DB().PingContext(ctx) }
 		return &storage{Events: st, DB: st.DB(), ReadDB: st.ReaderDB(), Dialect: migrations.SQLite,
-			Ping: ping, close: st.Close}, nil
+			Ping: ping, Interpret: sqlite.InterpretError, close: st.Close}, nil
 	}
 }
 
