@@ -21,7 +21,7 @@ type Config struct {
 	// Projections to run; default Default().
 	Projections []Projection
 	// Locker elects the process that applies each projection; default
-	// LockerFor(DB): advisory locks on PostgreSQL, in-process on SQLite.
+	// LockerFor(DB): advisory locks on PostgreSQL, file locks on SQLite.
 	Locker Locker
 
 	// BatchSize is the most events one catch-up or live transaction applies. Default 1000.

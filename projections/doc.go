@@ -38,8 +38,11 @@
 // "projection:<name>" from a Locker: on PostgreSQL pg_try_advisory_lock on a
 // dedicated connection (PostgresLocker), retried every Config.LockRetry by
 // standbys; if that connection dies the leader cancels its work at once and
-// the server releases the lock, so a standby takes over. SQLite has one
-// process, and LocalLocker.
+// the server releases the lock, so a standby takes over. On SQLite the
+// lease is a flock(2) on a file beside the database (FileLocker): one serve
+// process applies the projections, and a `tidemark rebuild` in another
+// process, or a second rebuild, is kept apart from a rebuild already
+// running (ErrRebuildInProgress) instead of racing it for the same tables.
 //
 // # Poison events
 //

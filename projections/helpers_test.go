@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) != "" {
 		os.Exit(crashChild())
 	}
+	if os.Getenv(lockChildEnv) != "" {
+		os.Exit(lockChild())
+	}
 	testdb.Main(m)
 }
 

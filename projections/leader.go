@@ -30,8 +30,8 @@ type Lease interface {
 	Release(ctx context.Context) error
 }
 
-// LocalLocker is an in-process Locker, for SQLite (one process owns the
-// file's read models) and for tests.
+// LocalLocker is an in-process Locker: for an in-memory SQLite database
+// (only its process sees it), where there is no flock, and for tests.
 type LocalLocker struct {
 	mu   sync.Mutex
 	held map[string]*localLease
@@ -223,15 +223,23 @@ func (l *PostgresLocker) Close() {
 }
 
 // LockerFor returns the Locker fitting db: advisory locks over dedicated
-// connections on PostgreSQL (configured like db's own connections), an
-// in-process one on SQLite.
+// connections on PostgreSQL (configured like db's own connections); on
+// SQLite file locks beside the database file (FileLocker), or an
+// in-process one for an in-memory database or where there is no flock.
 func LockerFor(ctx context.Context, db *bun.DB) (Locker, error) {
 	f, err := flavorOf(db)
 	if err != nil {
 		return nil, err
 	}
 	if f != flavorPostgres {
-		return NewLocalLocker(), nil
+		var path string
+		if err := db.DB.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+			return nil, fmt.Errorf("locker: database file: %w", err)
+		}
+		if path == "" || !fileLocksWork {
+			return NewLocalLocker(), nil
+		}
+		return NewFileLocker(path), nil
 	}
 	conn, err := db.DB.Conn(ctx)
 	if err != nil {
