@@ -17,6 +17,11 @@
 // before a state's position, energy.Evolve ignores event ids it has seen,
 // ledger rows are keyed by event id).
 //
+// The projections of a Runner follow the log each from its own checkpoint,
+// but live they read it once between them: the newest stretch read is kept
+// in memory (logTail, without raw bodies), the others take it from there,
+// and projections woken together wait for the one store read in flight.
+//
 // # Batches in memory
 //
 // A batch of up to Config.BatchSize events is folded in memory: the rows

@@ -24,6 +24,8 @@ type Runner struct {
 	lockerMu sync.Mutex
 	locker   Locker
 
+	tail *logTail // the live log, read once for every projection
+
 	mu      sync.Mutex
 	running bool
 	runCtx  context.Context     // Run's context: background rebuilds end with it
@@ -47,7 +49,8 @@ func New(cfg Config) (*Runner, error) {
 	}
 	cfg = cfg.withDefaults()
 	f, _ := flavorOf(cfg.DB)
-	r := &Runner{cfg: cfg, f: f, byName: map[string]*proc{}, builds: map[string]*tracker{}, locker: cfg.Locker}
+	r := &Runner{cfg: cfg, f: f, byName: map[string]*proc{}, builds: map[string]*tracker{}, locker: cfg.Locker,
+		tail: newLogTail(cfg.Store, 2*cfg.BatchSize)}
 	for _, p := range cfg.Projections {
 		pr := &proc{p: p, retry: make(chan struct{}, 1), state: StateCatchingUp}
 		r.procs = append(r.procs, pr)
@@ -282,7 +285,7 @@ func (r *Runner) follow(ctx context.Context, pr *proc, tgt *target) error {
 	var headAt time.Time
 	checked := time.Now()
 	for {
-		events, err := r.cfg.Store.ReadAll(ctx, tgt.pos, r.cfg.BatchSize)
+		events, err := r.tail.ReadAll(ctx, tgt.pos, r.cfg.BatchSize)
 		if err != nil {
 			return err
 		}
