@@ -81,7 +81,8 @@
 // projection code Version is newer than the served tables' rebuilds the
 // same way before applying. RebuildOptions.Until builds a point-in-time
 // copy (tables suffixed _asof_YYYYMMDDTHHMMSS) of the events recorded up to
-// then, without touching the served version.
+// then, without touching the served version; copies stay until dropped
+// (Copies lists them, DropCopy drops one).
 //
 // Table DDL for both dialects is generated from one Table description per
 // read model. The bookkeeping tables come from migrations 0020.

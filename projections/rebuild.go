@@ -49,16 +49,27 @@ var ErrRebuildInProgress = errors.New("rebuild already in progress")
 // Rebuild runs a rebuild with a Runner made from cfg, for callers that do
 // not run one (the rebuild command); see Runner.Rebuild.
 func Rebuild(ctx context.Context, cfg Config, opts RebuildOptions) ([]RebuildResult, error) {
+	var res []RebuildResult
+	err := withRunner(cfg, func(r *Runner) (err error) {
+		res, err = r.Rebuild(ctx, opts)
+		return err
+	})
+	return res, err
+}
+
+// withRunner runs fn with a Runner made from cfg, for commands that do not
+// run one, and closes the lock connections it opened.
+func withRunner(cfg Config, fn func(*Runner) error) error {
 	r, err := New(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() {
 		if pl, ok := r.locker.(*PostgresLocker); ok && cfg.Locker == nil {
 			pl.Close()
 		}
 	}()
-	return r.Rebuild(ctx, opts)
+	return fn(r)
 }
 
 // Rebuild rebuilds projections blue/green and returns when the new

@@ -3,6 +3,7 @@ package projections
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -352,3 +353,56 @@ func TestCodeVersionChangeRebuilds(t *testing.T) {
 type bumped struct{ Projection }
 
 func (bumped) Version() int { return 2 }
+
+// Point-in-time copies are listed by projection and time, and DropCopy
+// drops one copy's tables and nothing else.
+func TestCopiesListAndDrop(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := ctxFor(t, 2*time.Minute)
+		deliver(t, ctx, e.store, newScenario(67, 6, 4).deliveries(200, 0.2))
+		r := e.runner(t)
+		stop := start(t, r)
+		waitCaughtUp(t, e, r)
+		stop()
+		served := readAll(t, e.reader(t))
+		early, late := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC), time.Date(2030, 6, 7, 8, 9, 10, 0, time.UTC)
+		for _, until := range []time.Time{late, early} {
+			if _, err := r.Rebuild(ctx, RebuildOptions{Until: until}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		copies, err := r.Copies(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range copies {
+			got = append(got, fmt.Sprintf("%s@%s:%s", c.Projection, c.Until.Format(time.RFC3339), strings.Join(c.Tables, ",")))
+		}
+		want := []string{
+			"devices@2020-01-02T03:04:05Z:devices_asof_20200102T030405",
+			"devices@2030-06-07T08:09:10Z:devices_asof_20300607T080910",
+			"ledger@2020-01-02T03:04:05Z:ledger_asof_20200102T030405",
+			"ledger@2030-06-07T08:09:10Z:ledger_asof_20300607T080910",
+			"orders@2020-01-02T03:04:05Z:orders_asof_20200102T030405",
+			"orders@2030-06-07T08:09:10Z:orders_asof_20300607T080910",
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("copies:\n got %q\nwant %q", got, want)
+		}
+		dropped, err := r.DropCopy(ctx, early.Add(300*time.Millisecond), []string{"devices", "ledger"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(dropped, []string{"devices_asof_20200102T030405", "ledger_asof_20200102T030405"}) {
+			t.Errorf("dropped %q", dropped)
+		}
+		if copies, err = r.Copies(ctx); err != nil || len(copies) != 4 || copies[0].Until != late || copies[2].Until != early {
+			t.Errorf("copies after the drop: %+v, %v", copies, err)
+		}
+		if dropped, err := r.DropCopy(ctx, early, []string{"devices"}); err != nil || len(dropped) != 0 {
+			t.Errorf("dropping a dropped copy: %q, %v", dropped, err)
+		}
+		sameDump(t, "served read models after dropping copies", readAll(t, e.reader(t)), served)
+	})
+}

@@ -57,7 +57,7 @@ func physical(base, suffix string) string { return base + "_" + suffix }
 func versionSuffix(v int) string { return fmt.Sprintf("v%d", v) }
 
 // asOfSuffix names a point-in-time copy, e.g. asof_20261122T100000.
-func asOfSuffix(t time.Time) string { return "asof_" + t.UTC().Format("20060102T150405") }
+func asOfSuffix(t time.Time) string { return "asof_" + t.UTC().Format(asOfLayout) }
 
 func (t *Table) colNames() []string {
 	out := make([]string, len(t.Columns))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +25,8 @@ func cmdRebuild(ctx context.Context, args []string, e env) error {
 	names := fs.String("projection", "", "comma-separated projections to rebuild (default: all: devices, orders, ledger)")
 	until := fs.String("until", "", "RFC 3339 time: build a point-in-time copy of the events recorded up to it instead")
 	memLimit := fs.Int64("memory-limit-mb", 280, "soft limit of the Go heap during the rebuild, in MiB (0: none); trades speed for a smaller peak")
+	listCopies := fs.Bool("list-copies", false, "list the point-in-time copies (of --until) and exit")
+	dropCopy := fs.String("drop-copy", "", "RFC 3339 time: drop the point-in-time copies made with --until at that time (of --projection, default all) and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -35,14 +38,47 @@ func cmdRebuild(ctx context.Context, args []string, e env) error {
 		}
 		opts.Until = t
 	}
+	var dropAt time.Time
+	if *dropCopy != "" {
+		t, err := time.Parse(time.RFC3339Nano, *dropCopy)
+		if err != nil {
+			return fmt.Errorf("--drop-copy: %q is not an RFC 3339 time", *dropCopy)
+		}
+		dropAt = t
+	}
+	if *listCopies && *dropCopy != "" || (*listCopies || *dropCopy != "") && *until != "" {
+		return errors.New("--list-copies, --drop-copy and --until do not go together")
+	}
 	st, err := openStorageFor(ctx, *dbURL, e.getenv("TIDEMARK_EVENTSTORE_URL"), time.Second, domain.SystemClock{})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	cfg := projections.Config{Store: st.Events, DB: st.DB, Logger: newLogger(Config{LogLevel: "warn"}, e)}
+	switch {
+	case *listCopies:
+		copies, err := projections.Copies(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		for _, c := range copies {
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", c.Projection, c.Until.Format(time.RFC3339), strings.Join(c.Tables, ","))
+		}
+		return nil
+	case *dropCopy != "":
+		dropped, err := projections.DropCopy(ctx, cfg, dropAt, opts.Projections)
+		if err != nil {
+			return err
+		}
+		if len(dropped) == 0 {
+			return fmt.Errorf("no point-in-time copy at %s", dropAt.UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintf(e.stdout, "dropped %s\n", strings.Join(dropped, ", "))
+		return nil
+	}
 	bar := newProgress(e.stderr)
 	opts.Progress = bar.update
-	results, err := projections.Rebuild(ctx, projections.Config{Store: st.Events, DB: st.DB, Logger: newLogger(Config{LogLevel: "warn"}, e)}, opts)
+	results, err := projections.Rebuild(ctx, cfg, opts)
 	bar.finish()
 	if err != nil {
 		return err
