@@ -26,9 +26,11 @@ bench: ## every benchmark; figures beside same-run baselines in bench/out/report
 soak: ## longer reliability variants
 	TIDEMARK_SOAK=1 $(GO) test $(TEST_FLAGS) -run 'Reliab|Stress|Soak' ./...
 
-lint:
+lint: ## gofmt, go vet, and golangci-lint (.golangci.yml) when it is installed
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; \
+	else echo "golangci-lint not installed: go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2"; fi
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -123,15 +122,6 @@ type answer struct {
 	status int
 	header http.Header
 	body   []byte
-}
-
-func (a answer) msg() string {
-	var v struct {
-		Code int    `json:"code"`
-		Msg  string `json:"msg"`
-	}
-	json.Unmarshal(a.body, &v)
-	return v.Msg
 }
 
 func post(t testing.TB, url, contentType string, body []byte) answer {

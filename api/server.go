@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -73,11 +74,38 @@ func (s *Server) routes() {
 		case authAdmin:
 			h = s.admin(h)
 		}
-		s.mux.HandleFunc(rt.method+" "+rt.path, h)
+		pattern := rt.method + " " + rt.path
+		if !strings.HasPrefix(rt.path, "/v1/callbacks/") { // callbacks have metrics of their own
+			h = s.counted(pattern, h)
+		}
+		s.mux.HandleFunc(pattern, h)
 	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
-	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
+	s.mux.HandleFunc("GET /openapi.json", s.counted("GET /openapi.json", s.handleOpenAPI))
 }
+
+// counted counts a route's answers by status code (tidemark_http_requests_total).
+func (s *Server) counted(route string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sr := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h(sr, r)
+		s.metrics.observeRequest(route, sr.code)
+	}
+}
+
+// statusRecorder remembers the status a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // ServeHTTP applies the outer middleware: panic recovery and access logs.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -127,7 +127,7 @@ func idleRSS(ctx context.Context, bin string, args, env []string, dir string, se
 	case addr = <-addrc:
 	case err := <-exited:
 		exited <- err
-		return 0, fmt.Errorf("%s exited before listening: %v: %s", filepath.Base(bin), err, tail(stderr.String(), 400))
+		return 0, fmt.Errorf("%s exited before listening: %w: %s", filepath.Base(bin), err, tail(stderr.String(), 400))
 	case <-time.After(60 * time.Second):
 		return 0, fmt.Errorf("%s printed no listening address within 60 s", filepath.Base(bin))
 	case <-ctx.Done():

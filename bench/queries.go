@@ -81,7 +81,7 @@ func (b *bench) queriesOne(ctx context.Context, kind, dsn string) error {
 	defer closeIdle()
 	for _, p := range []string{targets[0], targets[len(targets)-1]} {
 		if status, err := do(ctx, client, http.MethodGet, s.url+p, nil); err != nil || status != http.StatusOK {
-			return fmt.Errorf("GET %s: status %d, %v", p, status, err)
+			return fmt.Errorf("GET %s: status %d, %w", p, status, err)
 		}
 	}
 	runQueries(ctx, client, s.url, targets, b.o.QueryRate, b.o.Warmup) // connections up, caches warm

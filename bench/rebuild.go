@@ -132,7 +132,7 @@ func runChild(ctx context.Context, mode, kind, dsn string, memLimit int64) (chil
 	runErr := cmd.Run()
 	var res childResult
 	if err := json.Unmarshal(bytes.TrimSpace(lastLine(stdout.Bytes())), &res); err != nil {
-		return res, fmt.Errorf("%s child: %v; no result (%v): %s", mode, runErr, err, tail(stderr.String(), 400))
+		return res, fmt.Errorf("%s child: %w; no result (%w): %s", mode, runErr, err, tail(stderr.String(), 400))
 	}
 	if res.Error != "" {
 		return res, fmt.Errorf("%s child: %s", mode, res.Error)

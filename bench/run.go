@@ -43,7 +43,7 @@ func run(ctx context.Context, o options, logw io.Writer) (*Report, error) {
 		return nil, fmt.Errorf("temporary directory: %w", err)
 	}
 	b.tmp = tmp
-	defer os.RemoveAll(tmp)
+	defer os.RemoveAll(tmp) //nolint:errcheck // a temporary directory; nothing to do if it stays
 
 	if b.pg, err = connectPG(ctx, o.PGAdmin); err != nil {
 		b.pgReason = err.Error()

@@ -174,7 +174,7 @@ func (s *stack) waitLive(ctx context.Context, timeout time.Duration) error {
 		select {
 		case err := <-s.runnerDone:
 			s.runnerDone <- err
-			return fmt.Errorf("projections runner stopped: %v", err)
+			return fmt.Errorf("projections runner stopped: %w", err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):

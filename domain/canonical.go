@@ -23,7 +23,7 @@ func ParseObject(raw []byte) (map[string]any, error) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%v: %w", err, ErrMalformed)
+		return nil, fmt.Errorf("%w: %w", err, ErrMalformed)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("data after the JSON value: %w", ErrMalformed)

@@ -78,7 +78,9 @@ func Apply(ctx context.Context, db *sql.DB, dialect string) error {
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7245001)`); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7245001)`)
+		defer func() { // best effort: closing the connection releases it anyway
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7245001)`)
+		}()
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS tidemark_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {

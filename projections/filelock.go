@@ -44,7 +44,7 @@ func (l *FileLocker) TryLock(_ context.Context, name string) (Lease, bool, error
 	}
 	ok, err := tryFlock(f)
 	if err != nil || !ok {
-		f.Close()
+		_ = f.Close() // nothing was locked
 		if err != nil {
 			return nil, false, fmt.Errorf("lock %s: %w", name, err)
 		}

@@ -85,7 +85,7 @@ func toEventData(e domain.NewEvent, recordedAt time.Time) (kurrentdb.EventData, 
 	}
 	mj, err := json.Marshal(meta)
 	if err != nil {
-		return kurrentdb.EventData{}, fmt.Errorf("kurrentdb: event %s: metadata: %v: %w", id, err, domain.ErrInvalidEvent)
+		return kurrentdb.EventData{}, fmt.Errorf("kurrentdb: event %s: metadata: %w: %w", id, err, domain.ErrInvalidEvent)
 	}
 	return kurrentdb.EventData{
 		EventID:     id,

@@ -50,12 +50,12 @@ func (s *Store) gated(ctx context.Context, query string, args ...any) (pgx.Rows,
 	b.Queue(query, args...)
 	br := s.pool.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
-		br.Close()
+		_ = br.Close() // it repeats err
 		return nil, func() error { return err }
 	}
 	rows, err := br.Query()
 	if err != nil {
-		br.Close()
+		_ = br.Close() // it repeats err
 		return nil, func() error { return err }
 	}
 	return rows, br.Close

@@ -25,7 +25,7 @@ type eventRow struct {
 func newRow(stream string, version int64, e domain.NewEvent, recordedAt int64) (eventRow, error) {
 	meta, err := json.Marshal(e.Metadata)
 	if err != nil {
-		return eventRow{}, fmt.Errorf("sqlite: event %s: metadata: %v: %w", e.ID, err, domain.ErrInvalidEvent)
+		return eventRow{}, fmt.Errorf("sqlite: event %s: metadata: %w: %w", e.ID, err, domain.ErrInvalidEvent)
 	}
 	data := string(e.Data)
 	if len(e.Data) == 0 {

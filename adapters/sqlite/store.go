@@ -67,16 +67,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.writer.SetConnMaxLifetime(0)
 	s.writer.SetConnMaxIdleTime(0)
 	if err := s.writer.PingContext(ctx); err != nil {
-		s.writer.Close()
+		_ = s.writer.Close() // the open failed: that error is the one to tell
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, interpretError(err))
 	}
 	if err := migrations.Apply(ctx, s.writer, migrations.SQLite); err != nil {
-		s.writer.Close()
+		_ = s.writer.Close() // the open failed: that error is the one to tell
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	s.reader, err = sql.Open("sqlite", dsn(path, opts, false))
 	if err != nil {
-		s.writer.Close()
+		_ = s.writer.Close() // the open failed: that error is the one to tell
 		return nil, fmt.Errorf("sqlite: open readers: %w", err)
 	}
 	s.reader.SetMaxOpenConns(opts.ReadConns)

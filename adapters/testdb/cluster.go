@@ -91,7 +91,7 @@ func (c *cluster) startServer(bin, data string) error {
 		select {
 		case err := <-exited:
 			log, _ := os.ReadFile(filepath.Join(c.dir, "postgres.log"))
-			return fmt.Errorf("postgres exited: %v\n%s", err, log)
+			return fmt.Errorf("postgres exited: %w\n%s", err, log)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if ping(url) == nil {

@@ -68,7 +68,7 @@ func findServer() (string, error) {
 	}
 	c, err := startCluster()
 	if err != nil {
-		return "", fmt.Errorf("%s does not answer (%v) and no throwaway cluster could be started: %w", LocalURL, localErr, err)
+		return "", fmt.Errorf("%s does not answer (%v) and no throwaway cluster could be started: %w", LocalURL, localErr, err) //nolint:errorlint // the cause is the cluster's error
 	}
 	clusterMu.Lock()
 	running = c

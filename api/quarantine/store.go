@@ -105,5 +105,5 @@ func interpretError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("%v: %w", err, domain.ErrUnavailable)
+	return fmt.Errorf("%w: %w", err, domain.ErrUnavailable)
 }

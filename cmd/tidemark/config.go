@@ -116,7 +116,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("TIDEMARK_MAX_BODY_BYTES must be at least 1024"))
 	}
 	if c.EventStoreURL != "" && !kurrentdb.IsURL(c.EventStoreURL) {
-		errs = append(errs, fmt.Errorf("TIDEMARK_EVENTSTORE_URL: want kurrentdb://... or esdb://..."))
+		errs = append(errs, errors.New("TIDEMARK_EVENTSTORE_URL: want a kurrentdb:// or esdb:// URL"))
 	}
 	return errors.Join(errs...)
 }

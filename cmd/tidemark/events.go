@@ -46,18 +46,24 @@ func cmdEvents(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer st.Close() //nolint:errcheck // the outcome is what was exported or imported
 	if args[0] == "export" {
-		w := e.stdout
-		if *file != "-" {
-			f, err := os.Create(*file)
-			if err != nil {
-				return fmt.Errorf("create %s: %w", *file, err)
-			}
-			defer f.Close()
-			w = f
+		if *file == "-" {
+			n, err := exportEvents(ctx, st.Events, e.stdout)
+			fmt.Fprintf(e.stderr, "exported %d events\n", n)
+			return err
 		}
-		n, err := exportEvents(ctx, st.Events, w)
+		f, err := os.Create(*file)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", *file, err)
+		}
+		n, err := exportEvents(ctx, st.Events, f)
+		if err == nil {
+			err = f.Sync() // an export is a backup: on disk before we say it is done
+		}
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", *file, cerr)
+		}
 		fmt.Fprintf(e.stderr, "exported %d events\n", n)
 		return err
 	}
@@ -67,7 +73,7 @@ func cmdEvents(ctx context.Context, args []string, e env) error {
 		if err != nil {
 			return fmt.Errorf("open %s: %w", *file, err)
 		}
-		defer f.Close()
+		defer f.Close() //nolint:errcheck // read only
 		r = f
 	}
 	start := time.Now()

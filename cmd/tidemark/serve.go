@@ -84,8 +84,10 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 			if err := st.Ping(ctx); err != nil {
 				return fmt.Errorf("store unreachable: %w", err)
 			}
-			if n, err := migrations.Pending(ctx, st.DB.DB, st.Dialect); err != nil || n > 0 {
-				return fmt.Errorf("migrations pending: %d (%v)", n, err)
+			if n, err := migrations.Pending(ctx, st.DB.DB, st.Dialect); err != nil {
+				return fmt.Errorf("migrations: %w", err)
+			} else if n > 0 {
+				return fmt.Errorf("migrations pending: %d", n)
 			}
 			for _, p := range runner.Status() {
 				if p.State == projections.StateFailed {

@@ -153,7 +153,7 @@ func generate(ctx context.Context, sim *simulate.Sim, opts simOptions, start tim
 	var timer *time.Timer
 	for i := 0; opts.Count == 0 || i < opts.Count; i++ {
 		if ctx.Err() != nil || (opts.Duration > 0 && time.Since(start) >= opts.Duration) {
-			return nil
+			return nil //nolint:nilerr // an interrupt ends a simulation as its duration does
 		}
 		if opts.Rate > 0 {
 			due := start.Add(time.Duration(float64(i) / opts.Rate * float64(time.Second)))

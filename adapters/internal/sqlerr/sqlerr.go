@@ -30,7 +30,7 @@ func anyInChain(err error, f func(error) bool) bool {
 	if f(err) {
 		return true
 	}
-	switch u := err.(type) {
+	switch u := err.(type) { //nolint:errorlint // this walks the wrapping itself
 	case interface{ Unwrap() error }:
 		return anyInChain(u.Unwrap(), f)
 	case interface{ Unwrap() []error }:
