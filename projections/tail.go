@@ -33,7 +33,7 @@ type logTail struct {
 	readAt  domain.Position
 }
 
-var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+var alreadyDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func newLogTail(store domain.EventStore, max int) *logTail {
 	return &logTail{store: store, max: max}
@@ -85,7 +85,7 @@ func (t *logTail) startRead(next domain.Position) (done func(), wait <-chan stru
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if n := len(t.events); n > 0 && !next.Less(t.from) && next.Less(t.events[n-1].Position) {
-		return nil, closed // a read that ended since held() looked has brought them
+		return nil, alreadyDone // a read that ended since held() looked has brought them
 	}
 	if t.reading != nil {
 		if t.readAt == next {
