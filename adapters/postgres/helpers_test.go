@@ -71,7 +71,29 @@ func mustAppend(t testing.TB, s domain.EventStore, req domain.AppendRequest) dom
 	return res
 }
 
-func mustReadAll(t testing.TB, s domain.EventStore, after domain.Position) []domain.Event {
+// mustReadAll reads the log after `after` once every event committed
+// before the call is readable: the read gate also waits for transactions
+// of other test packages on the same server, which end by themselves.
+// (readNow reads once, for tests of the gate itself.)
+func mustReadAll(t testing.TB, s *Store, after domain.Position) []domain.Event {
+	t.Helper()
+	var committed int64 // the greatest tx_id committed so far, 0 if none
+	if err := s.pool.QueryRow(ctxT(t), `SELECT coalesce(max(tx_id)::text::bigint, 0) FROM events`).Scan(&committed); err != nil {
+		t.Fatalf("read all: %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		evs := readNow(t, s, after)
+		if int64(after.TxID) >= committed || len(evs) > 0 && int64(evs[len(evs)-1].Position.TxID) >= committed ||
+			time.Now().After(deadline) {
+			return evs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readNow reads the log after `after` as it is readable now.
+func readNow(t testing.TB, s domain.EventStore, after domain.Position) []domain.Event {
 	t.Helper()
 	evs, err := s.ReadAll(ctxT(t), after, 0)
 	if err != nil {

@@ -115,6 +115,9 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("TIDEMARK_MAX_BODY_BYTES must be at least 1024"))
 	}
+	if u := c.ReadDatabaseURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		errs = append(errs, errors.New("TIDEMARK_READ_DATABASE_URL: want a postgres:// URL"))
+	}
 	if c.EventStoreURL != "" && !kurrentdb.IsURL(c.EventStoreURL) {
 		errs = append(errs, errors.New("TIDEMARK_EVENTSTORE_URL: want a kurrentdb:// or esdb:// URL"))
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tidemark/tidemark/adapters/groupcommit"
+	"github.com/tidemark/tidemark/adapters/postgres"
 	"github.com/tidemark/tidemark/api"
 	"github.com/tidemark/tidemark/api/quarantine"
 	"github.com/tidemark/tidemark/domain"
@@ -57,7 +58,19 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	reader, err := projections.NewReader(st.ReadDB, projections.ReaderOptions{Interpret: st.Interpret})
+	readDB := st.ReadDB
+	if cfg.ReadDatabaseURL != "" {
+		if st.Dialect != migrations.Postgres {
+			return errors.New("TIDEMARK_READ_DATABASE_URL: a read replica goes with a PostgreSQL database")
+		}
+		qdb, err := postgres.OpenQueryDB(ctx, cfg.ReadDatabaseURL, 0)
+		if err != nil {
+			return fmt.Errorf("open the read database: %w", err)
+		}
+		defer qdb.Close()
+		readDB = qdb.DB
+	}
+	reader, err := projections.NewReader(readDB, projections.ReaderOptions{Interpret: st.Interpret})
 	if err != nil {
 		return err
 	}
@@ -83,6 +96,11 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		Ready: func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
 				return fmt.Errorf("store unreachable: %w", err)
+			}
+			if readDB != st.ReadDB {
+				if err := readDB.PingContext(ctx); err != nil {
+					return fmt.Errorf("read database unreachable: %w", err)
+				}
 			}
 			if n, err := migrations.Pending(ctx, st.DB.DB, st.Dialect); err != nil {
 				return fmt.Errorf("migrations: %w", err)
