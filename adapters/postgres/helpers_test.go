@@ -72,9 +72,9 @@ func mustAppend(t testing.TB, s domain.EventStore, req domain.AppendRequest) dom
 }
 
 // mustReadAll reads the log after `after` once every event committed
-// before the call is readable: the read gate also waits for transactions
-// of other test packages on the same server, which end by themselves.
-// (readNow reads once, for tests of the gate itself.)
+// before the call is readable (the read gate holds events back behind any
+// transaction of the database still open), so what a test counts does not
+// depend on timing. readNow reads once, for tests of the gate itself.
 func mustReadAll(t testing.TB, s *Store, after domain.Position) []domain.Event {
 	t.Helper()
 	var committed int64 // the greatest tx_id committed so far, 0 if none
