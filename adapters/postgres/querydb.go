@@ -22,20 +22,9 @@ type QueryDB struct {
 // OpenQueryDB connects a QueryDB to url with at most maxConns connections
 // (pgxpool's default, or pool_max_conns in the URL, when 0).
 func OpenQueryDB(ctx context.Context, url string, maxConns int32) (*QueryDB, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	pool, err := openPool(ctx, url, maxConns)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: parse query url: %w", err)
-	}
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open query pool: %w", interpretError(err))
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: connect for queries: %w", interpretError(err))
+		return nil, fmt.Errorf("query database: %w", err)
 	}
 	return &QueryDB{DB: bun.NewDB(stdlib.OpenDBFromPool(pool), pgdialect.New()), pool: pool}, nil
 }

@@ -57,20 +57,9 @@ var _ domain.EventStore = (*Store)(nil)
 // gives an error wrapping domain.ErrUnavailable.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
-	cfg, err := pgxpool.ParseConfig(url)
+	pool, err := openPool(ctx, url, opts.MaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: parse url: %w", err)
-	}
-	if opts.MaxConns > 0 {
-		cfg.MaxConns = opts.MaxConns
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open pool: %w", interpretError(err))
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: connect: %w", interpretError(err))
+		return nil, err
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	if err := migrations.Apply(ctx, sqlDB, migrations.Postgres); err != nil {
@@ -85,6 +74,28 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		opts:     opts,
 		notifier: newNotifier(pool.Config().ConnConfig),
 	}, nil
+}
+
+// openPool connects a pool to url, with at most maxConns connections
+// (pgxpool's default, or pool_max_conns in the URL, when 0), and checks
+// that the server answers.
+func openPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open pool: %w", interpretError(err))
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", interpretError(err))
+	}
+	return pool, nil
 }
 
 // Pool is the store's connection pool.
