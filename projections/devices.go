@@ -34,17 +34,32 @@ var devicesTable = &Table{
 	},
 }
 
+// deviceOrdersTable is the devices' per-order memory (carwash.OrderEntry):
+// one row per device, kind and order id, written as the orders come, so a
+// device's row keeps its size however many orders the device has had.
+var deviceOrdersTable = &Table{
+	Name: "device_orders",
+	Columns: []Column{
+		{Name: "iot_id", Type: Int64},
+		{Name: "kind", Type: Text},
+		{Name: "order_id", Type: Text},
+		{Name: "water", Type: JSON, Nullable: true}, // carwash.WaterOrder, for kind water
+	},
+	Key: []string{"iot_id", "kind", "order_id"},
+}
+
 // Devices is the device read model (domain.md §1), folded by carwash.Evolve.
 type Devices struct{}
 
 // Name implements Projection.
 func (Devices) Name() string { return "devices" }
 
-// Version implements Projection.
-func (Devices) Version() int { return 1 }
+// Version implements Projection. Version 2 keeps the per-order memory in
+// device_orders instead of in each device's state.
+func (Devices) Version() int { return 2 }
 
 // Tables implements Projection.
-func (Devices) Tables() []*Table { return []*Table{devicesTable} }
+func (Devices) Tables() []*Table { return []*Table{devicesTable, deviceOrdersTable} }
 
 // Handles implements Projection.
 func (Devices) Handles(eventType string) bool { return handlesPrefix(carwash.TypePrefix)(eventType) }
@@ -53,7 +68,7 @@ func (Devices) typePrefix() string { return carwash.TypePrefix }
 
 // NewFold implements Projection.
 func (Devices) NewFold() Fold {
-	return &keyed[int64, carwash.DeviceState, carwash.Callback]{
+	return &deviceFold{keyed: &keyed[int64, carwash.DeviceState, carwash.Callback]{
 		table:    devicesTable,
 		keyCol:   "iot_id",
 		stateCol: "state",
@@ -65,7 +80,7 @@ func (Devices) NewFold() Fold {
 		// parseDeviceEvent rejects first, so no key's evolve fails.
 		row:      deviceRow,
 		parseKey: int64Key,
-	}
+	}}
 }
 
 // parseDeviceEvent parses a car-wash event once for all the devices it

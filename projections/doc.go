@@ -37,6 +37,12 @@
 // failed batch drops that cache (a fold may have changed cached states in
 // place before the failure).
 //
+// A device's per-order memory (the order ids behind its distinct-order
+// counters, carwash.OrderEntry) is kept in device_orders, one row per
+// order, not in the device's state: a batch loads the rows of the orders
+// its events name and writes back the ones it changed, and cached device
+// states are kept without them.
+//
 // # One leader per projection
 //
 // Each projection is applied by one process at a time, holding the lease
@@ -75,7 +81,7 @@
 // open transaction would hold SQLite's one writer, and on PostgreSQL hold
 // back every log reader's gate. The device fold, whose
 // MACHINE_UPDATE_STATUS events touch many devices, reads the car-wash
-// events in log order and holds every device's state (a fleet is small)
+// events in log order and holds every device's state and order entries
 // until one bulk write at the end. Keys and indexes are added after the
 // rows (PostgreSQL). Without a scanner, one ReadAll pass feeds every fold. A runner whose
 // projection code Version is newer than the served tables' rebuilds the

@@ -285,6 +285,31 @@ func servedVersion(t testing.TB, e *env, name string) versions {
 	return v
 }
 
+// projectionOf is the runner's projection of that name.
+func projectionOf(t testing.TB, r *Runner, name string) Projection {
+	t.Helper()
+	for _, p := range r.cfg.Projections {
+		if p.Name() == name {
+			return p
+		}
+	}
+	t.Fatalf("no projection %s", name)
+	return nil
+}
+
+func codeVersionOf(t testing.TB, r *Runner, name string) int {
+	return projectionOf(t, r, name).Version()
+}
+
+// tablesOf is the physical names of a projection's tables with a suffix.
+func tablesOf(t testing.TB, r *Runner, name, suffix string) []string {
+	var out []string
+	for _, tb := range projectionOf(t, r, name).Tables() {
+		out = append(out, tb.Name+suffix)
+	}
+	return out
+}
+
 func checkpointOf(t testing.TB, e *env, name string, version int) domain.Position {
 	t.Helper()
 	f, _ := flavorOf(e.db)

@@ -118,19 +118,30 @@ func (f *keyed[K, S, P]) Load(ctx context.Context, tx *Tx, events []domain.Event
 		if err != nil {
 			continue // Apply reports it as poison
 		}
-		for _, k := range ks {
-			if _, ok := f.states[k]; ok {
+		f.want(want, ks)
+	}
+	return f.loadStates(ctx, tx, want)
+}
+
+// want adds the keys whose states are neither loaded nor cached to want,
+// taking cached ones into the fold.
+func (f *keyed[K, S, P]) want(want map[K]struct{}, ks []K) {
+	for _, k := range ks {
+		if _, ok := f.states[k]; ok {
+			continue
+		}
+		if f.cache != nil {
+			if s, ok := f.cache.states[k]; ok {
+				f.states[k] = s
 				continue
 			}
-			if f.cache != nil {
-				if s, ok := f.cache.states[k]; ok {
-					f.states[k] = s
-					continue
-				}
-			}
-			want[k] = struct{}{}
 		}
+		want[k] = struct{}{}
 	}
+}
+
+// loadStates reads the stored states of the wanted keys.
+func (f *keyed[K, S, P]) loadStates(ctx context.Context, tx *Tx, want map[K]struct{}) error {
 	if len(want) == 0 {
 		return nil
 	}
@@ -184,11 +195,16 @@ func (f *keyed[K, S, P]) Load(ctx context.Context, tx *Tx, events []domain.Event
 }
 
 func (f *keyed[K, S, P]) Apply(e domain.Event) error {
-	f.init()
 	p, ks, err := f.parse(e)
 	if err != nil {
 		return err
 	}
+	return f.applyParsed(e, p, ks)
+}
+
+// applyParsed is Apply for an event parse has made p and keys ks of.
+func (f *keyed[K, S, P]) applyParsed(e domain.Event, p P, ks []K) error {
+	f.init()
 	if len(ks) == 1 { // the common case, without the staging map
 		s, err := f.evolve(f.states[ks[0]], ks[0], e, p)
 		if err != nil {

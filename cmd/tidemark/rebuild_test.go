@@ -41,7 +41,7 @@ func TestRebuildCommandCopies(t *testing.T) {
 		t.Fatalf("rebuild --until: %v\n%s%s", err, out, errOut)
 	}
 	out, _, err := rebuildRun("--database-url", db, "--list-copies")
-	want := "devices\t2026-11-01T00:00:00Z\tdevices_asof_20261101T000000\n" +
+	want := "devices\t2026-11-01T00:00:00Z\tdevice_orders_asof_20261101T000000,devices_asof_20261101T000000\n" +
 		"ledger\t2026-11-01T00:00:00Z\tledger_asof_20261101T000000\n" +
 		"orders\t2026-11-01T00:00:00Z\torders_asof_20261101T000000\n"
 	if err != nil || out != want {
@@ -51,7 +51,7 @@ func TestRebuildCommandCopies(t *testing.T) {
 		out != "dropped orders_asof_20261101T000000\n" {
 		t.Fatalf("--drop-copy: %v, %q", err, out)
 	}
-	if out, _, err := rebuildRun("--database-url", db, "--list-copies"); err != nil || strings.Contains(out, "orders") ||
+	if out, _, err := rebuildRun("--database-url", db, "--list-copies"); err != nil || strings.Contains("\n"+out, "\norders\t") ||
 		!strings.Contains(out, "devices_asof_20261101T000000") {
 		t.Fatalf("--list-copies after the drop: %v, %q", err, out)
 	}

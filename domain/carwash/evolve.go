@@ -164,11 +164,13 @@ func applyError(s *DeviceState, c *Callback) {
 }
 
 func applyWash(s *DeviceState, c *Callback) {
-	if s.Washes == nil {
-		s.Washes = make(OrderSet)
+	if _, seen := s.Washes[c.OrderID]; !seen {
+		if s.Washes == nil {
+			s.Washes = make(OrderSet)
+		}
+		s.Washes[c.OrderID] = struct{}{}
+		s.Device.WashesCompleted++
 	}
-	s.Washes[c.OrderID] = struct{}{}
-	s.Device.WashesCompleted = int64(len(s.Washes))
 	if c.CallTime >= s.At.LastWash {
 		s.At.LastWash = c.CallTime
 		s.Device.LastWash = &LastWash{OrderID: c.OrderID, At: c.CallTime}

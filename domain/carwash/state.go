@@ -1,16 +1,15 @@
 package carwash
 
 import (
-	"encoding/json"
 	"maps"
-	"slices"
 
 	"github.com/tidemark/tidemark/domain"
 )
 
 // DeviceState is a device's read model plus what Evolve needs to keep it
 // order-independent. It is plain data with JSON tags so a projection can
-// persist it whole and load it back.
+// persist it and load it back; the per-order memory (Washes, PushedOut,
+// WaterOrders) is left out of the JSON, see OrderEntry.
 //
 // Evolve may update the maps of the state it is given: treat a state passed
 // to Evolve as consumed, and Clone it first to keep the old one. Pointer
@@ -23,13 +22,17 @@ type DeviceState struct {
 	// At holds the callTime each "latest" attribute's value comes from.
 	At Stamps `json:"at"`
 	// Washes and PushedOut are the distinct order ids behind washesCompleted
-	// and tunnel.pushedOutOrders.
-	Washes    OrderSet `json:"washes,omitempty"`
-	PushedOut OrderSet `json:"pushedOut,omitempty"`
-	// WaterOrders is every water-purifier order seen; SessionOrder the one
-	// with the latest callback (the session shown).
-	WaterOrders  map[string]WaterOrder `json:"waterOrders,omitempty"`
-	SessionOrder string                `json:"sessionOrder,omitempty"`
+	// and tunnel.pushedOutOrders; WaterOrders every water-purifier order
+	// seen. They grow with the device's orders, so they are not in the
+	// state's JSON: Evolve reads and writes only the entries of the orders
+	// the event names (Callback.OrderRefs), and may be given a state that
+	// holds just those (see OrderEntry).
+	Washes      OrderSet              `json:"-"`
+	PushedOut   OrderSet              `json:"-"`
+	WaterOrders map[string]WaterOrder `json:"-"`
+	// SessionOrder is the water-purifier order with the latest callback
+	// (the session shown).
+	SessionOrder string `json:"sessionOrder,omitempty"`
 }
 
 // Stamps are callTimes of the callbacks the current values come from; 0
@@ -60,27 +63,8 @@ type WaterOrder struct {
 	VolumeLeftMl *int64 `json:"volumeLeftMl,omitempty"`
 }
 
-// OrderSet is a set of order ids, encoded as a sorted JSON array.
+// OrderSet is a set of order ids.
 type OrderSet map[string]struct{}
-
-// MarshalJSON renders the set as a sorted array, so equal sets encode equally.
-func (s OrderSet) MarshalJSON() ([]byte, error) {
-	return json.Marshal(slices.Sorted(maps.Keys(s)))
-}
-
-// UnmarshalJSON reads a JSON array of strings.
-func (s *OrderSet) UnmarshalJSON(b []byte) error {
-	var ids []string
-	if err := json.Unmarshal(b, &ids); err != nil {
-		return err
-	}
-	set := make(OrderSet, len(ids))
-	for _, id := range ids {
-		set[id] = struct{}{}
-	}
-	*s = set
-	return nil
-}
 
 // Clone returns a copy of s that shares no mutable memory with it.
 func (s DeviceState) Clone() DeviceState {

@@ -9,12 +9,15 @@ func applyTunnel(s *DeviceState, c *Callback) {
 			if id == "" {
 				continue
 			}
+			if _, seen := s.PushedOut[id]; seen {
+				continue
+			}
 			if s.PushedOut == nil {
 				s.PushedOut = make(OrderSet)
 			}
 			s.PushedOut[id] = struct{}{}
+			tn.PushedOutOrders++
 		}
-		tn.PushedOutOrders = int64(len(s.PushedOut))
 		return
 	}
 	status, _ := unquote(c.Status)
