@@ -109,21 +109,27 @@ func (f *deviceFold) loadEntries(ctx context.Context, tx *Tx, want []deviceOrder
 
 // entriesQuery selects the device_orders rows of part: one statement text
 // with array parameters on PostgreSQL, a row-value list on SQLite.
+//
+// On PostgreSQL each wanted row is looked up on its own (LATERAL ...
+// LIMIT 1, which the planner cannot turn into a plain join): as a join the
+// statement's cached generic plan, made while the table was nearly empty,
+// hashed the wanted rows and scanned the whole table for every batch.
 func entriesQuery(tx *Tx, part []deviceOrder) (string, []any) {
-	sel := "SELECT d.iot_id, d.kind, d.order_id, d.water FROM " + tx.Name(deviceOrdersTable.Name) + " AS d "
+	t := tx.Name(deviceOrdersTable.Name)
 	if tx.q.f == flavorPostgres {
 		ids, kinds, orders := make([]int64, len(part)), make([]string, len(part)), make([]string, len(part))
 		for i, r := range part {
 			ids[i], kinds[i], orders[i] = r.iotID, r.kind, r.orderID
 		}
-		return sel + "JOIN unnest(?::bigint[], ?::text[], ?::text[]) AS u(i, k, o) " +
-			"ON d.iot_id = u.i AND d.kind = u.k AND d.order_id = u.o", []any{ids, kinds, orders}
+		return "SELECT d.iot_id, d.kind, d.order_id, d.water FROM unnest(?::bigint[], ?::text[], ?::text[]) AS u(i, k, o) " +
+			"CROSS JOIN LATERAL (SELECT iot_id, kind, order_id, water FROM " + t +
+			" WHERE iot_id = u.i AND kind = u.k AND order_id = u.o LIMIT 1) AS d", []any{ids, kinds, orders}
 	}
 	args := make([]any, 0, 3*len(part))
 	for _, r := range part {
 		args = append(args, r.iotID, r.kind, r.orderID)
 	}
-	return sel + "WHERE (d.iot_id, d.kind, d.order_id) IN (VALUES " +
+	return "SELECT d.iot_id, d.kind, d.order_id, d.water FROM " + t + " AS d WHERE (d.iot_id, d.kind, d.order_id) IN (VALUES " +
 		strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(part)), ", ") + ")", args
 }
 

@@ -19,8 +19,8 @@ var ordersTable = &Table{
 		{Name: "receive_address", Type: Text},
 		{Name: "anomalies", Type: Int64},
 		{Name: "charged_sun", Type: Int64},
-		{Name: "state", Type: JSON}, // energy.OrderState, to resume folding
-		{Name: "doc", Type: JSON},   // energy.Order, served as is
+		{Name: "state", Type: JSON}, // energy.OrderState but its Order, to resume folding
+		{Name: "doc", Type: JSON},   // energy.Order, served as is (and the state's Order)
 	},
 	Key: []string{"order_id"},
 	Indexes: [][]string{
@@ -35,8 +35,9 @@ type Orders struct{}
 // Name implements Projection.
 func (Orders) Name() string { return "orders" }
 
-// Version implements Projection.
-func (Orders) Version() int { return 1 }
+// Version implements Projection. Version 2 stores the order document
+// once, in doc, and no longer inside state too.
+func (Orders) Version() int { return 2 }
 
 // Tables implements Projection.
 func (Orders) Tables() []*Table { return []*Table{ordersTable} }
@@ -50,6 +51,8 @@ func (Orders) NewFold() Fold {
 		table:    ordersTable,
 		keyCol:   "order_id",
 		stateCol: "state",
+		docCol:   "doc",
+		join:     func(s *energy.OrderState, doc []byte) error { return json.Unmarshal(doc, &s.Order) },
 		parse: func(e domain.Event) (struct{}, []string, error) {
 			ks, err := orderKey(e)
 			return struct{}{}, ks, err
@@ -73,15 +76,16 @@ func orderKey(e domain.Event) ([]string, error) {
 }
 
 func orderRow(orderID string, s energy.OrderState) ([]any, error) {
+	o := s.Order
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("order %s: %w", orderID, err)
+	}
+	s.Order = energy.Order{} // stored once, in the doc column
 	state, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("order %s state: %w", orderID, err)
 	}
-	doc, err := json.Marshal(s.Order)
-	if err != nil {
-		return nil, fmt.Errorf("order %s: %w", orderID, err)
-	}
-	o := s.Order
 	return []any{orderID, o.StateCode, o.ReceiveAddress, o.Anomalies, o.ChargedSun, state, doc}, nil
 }
 

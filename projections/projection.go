@@ -53,8 +53,13 @@ type keyed[K cmp.Ordered, S, P any] struct {
 	table    *Table
 	keyCol   string
 	stateCol string
-	parse    func(e domain.Event) (P, []K, error) // the event for evolve, and the keys it touches
-	evolve   func(s S, k K, e domain.Event, p P) (S, error)
+	// docCol, if set, is the column of the served document, which row
+	// leaves out of the state's JSON (so it is stored once, not twice);
+	// join puts it back into a loaded state.
+	docCol string
+	join   func(s *S, doc []byte) error
+	parse  func(e domain.Event) (P, []K, error) // the event for evolve, and the keys it touches
+	evolve func(s S, k K, e domain.Event, p P) (S, error)
 	// clone copies a state whose maps evolve may change in place, for an
 	// event touching several keys where evolve may fail for a later key
 	// after changing an earlier one; nil when that cannot happen.
@@ -160,16 +165,23 @@ func (f *keyed[K, S, P]) loadStates(ctx context.Context, tx *Tx, want map[K]stru
 				args[j] = k
 			}
 		}
-		q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s %s", quote(f.keyCol), quote(f.stateCol),
-			tx.Name(f.table.Name), quote(f.keyCol), cond)
+		cols := quote(f.keyCol) + ", " + quote(f.stateCol)
+		if f.docCol != "" {
+			cols += ", " + quote(f.docCol)
+		}
+		q := fmt.Sprintf("SELECT %s FROM %s WHERE %s %s", cols, tx.Name(f.table.Name), quote(f.keyCol), cond)
 		rows, err := tx.Query(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("load %s states: %w", f.table.Name, err)
 		}
 		for rows.Next() {
 			var raw any
-			var state []byte
-			if err := rows.Scan(&raw, &state); err != nil {
+			var state, doc []byte
+			dest := []any{&raw, &state, &doc}
+			if f.docCol == "" {
+				dest = dest[:2]
+			}
+			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
 				return fmt.Errorf("load %s states: %w", f.table.Name, err)
 			}
@@ -182,6 +194,12 @@ func (f *keyed[K, S, P]) loadStates(ctx context.Context, tx *Tx, want map[K]stru
 			if err := json.Unmarshal(state, &s); err != nil {
 				rows.Close()
 				return fmt.Errorf("load %s state of %v: %w", f.table.Name, k, err)
+			}
+			if f.join != nil {
+				if err := f.join(&s, doc); err != nil {
+					rows.Close()
+					return fmt.Errorf("load %s document of %v: %w", f.table.Name, k, err)
+				}
 			}
 			f.states[k] = s
 		}

@@ -192,7 +192,8 @@ func TestDeliveryOrderAndRebuildAgree(t *testing.T) {
 			deliver(t, ctx, b.store, shuffled)
 
 			ra := a.runner(t, func(c *Config) { c.BatchSize = 64 })
-			rb := a.runner(t, func(c *Config) { c.Store, c.DB, c.BatchSize = b.store, b.db, 7 })
+			// Without the state cache: every batch loads its rows back.
+			rb := a.runner(t, func(c *Config) { c.Store, c.DB, c.BatchSize, c.CacheStates = b.store, b.db, 7, -1 })
 			stopA, stopB := start(t, ra), start(t, rb)
 			waitCaughtUp(t, a, ra)
 			waitCaughtUp(t, b, rb)

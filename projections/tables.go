@@ -33,6 +33,10 @@ type Table struct {
 	Columns []Column   // in the order rows are written
 	Key     []string   // primary key columns
 	Indexes [][]string // secondary indexes, each a column list
+	// FillFactor, if set, is the PostgreSQL fillfactor (percent of each
+	// page filled by inserts): room left on a page lets an update that
+	// changes no indexed column stay on it (HOT) and skip the indexes.
+	FillFactor int
 }
 
 var identRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
@@ -141,11 +145,18 @@ func (t *Table) createSQL(f flavor, name string, withKey bool) string {
 		fmt.Fprintf(&b, ", PRIMARY KEY (%s)", quoteList(t.Key))
 	}
 	b.WriteString(")")
+	var with []string
 	if f == flavorPostgres && t.hasJSON() {
 		// Rows up to a page stay whole and uncompressed: past the default
 		// 2 kB target every write of a larger state was pglz-compressed,
 		// which cost a rebuild's COPY of the orders about 40% more.
-		b.WriteString(" WITH (toast_tuple_target = 8160)")
+		with = append(with, "toast_tuple_target = 8160")
+	}
+	if f == flavorPostgres && t.FillFactor > 0 {
+		with = append(with, fmt.Sprintf("fillfactor = %d", t.FillFactor))
+	}
+	if len(with) > 0 {
+		fmt.Fprintf(&b, " WITH (%s)", strings.Join(with, ", "))
 	}
 	return b.String()
 }

@@ -15,7 +15,7 @@ import (
 // to Evolve as consumed, and Clone it first to keep the old one. Pointer
 // values (strings, sub-objects of Device) are never changed in place.
 type DeviceState struct {
-	Device Device `json:"device"`
+	Device Device `json:"device,omitzero"`
 	// Position is the log position of the last event applied. Events come in
 	// log order, so one at or before it is a replay and changes nothing.
 	Position domain.Position `json:"position"`

@@ -54,7 +54,7 @@ func StateName(code int64) string {
 // OrderState is an Order plus the bookkeeping its fold needs. It is
 // JSON-tagged so a projection can persist it and resume folding later.
 type OrderState struct {
-	Order Order `json:"order"`
+	Order Order `json:"order,omitzero"`
 
 	// The snapshot fields come from the callback with the greatest
 	// (totalDelegateNums, position, event id).
