@@ -17,12 +17,15 @@ func TestDDLPerDialect(t *testing.T) {
 	if strings.Contains(pg, "PRIMARY KEY") {
 		t.Error("a bulk-load table on PostgreSQL gets its key after the load")
 	}
+	if !strings.HasSuffix(pg, ` WITH (toast_tuple_target = 8160, fillfactor = 50)`) {
+		t.Errorf("postgres storage parameters: %s", pg)
+	}
 	if k := devicesTable.keySQL(flavorPostgres, "devices_v2"); len(k) != 1 || k[0] != `ALTER TABLE "devices_v2" ADD PRIMARY KEY ("iot_id")` {
 		t.Errorf("key: %v", k)
 	}
 	lite := devicesTable.createSQL(flavorSQLite, "devices_v2", false)
 	if !strings.Contains(lite, `"iot_id" INTEGER NOT NULL`) || !strings.Contains(lite, `"online" INTEGER,`) ||
-		!strings.HasSuffix(lite, `PRIMARY KEY ("iot_id"))`) || strings.Contains(lite, "JSONB") {
+		!strings.HasSuffix(lite, `PRIMARY KEY ("iot_id"))`) || strings.Contains(lite, "JSONB") || strings.Contains(lite, "fillfactor") {
 		t.Errorf("sqlite DDL: %s", lite)
 	}
 	idx, err := ordersTable.indexSQL("orders_asof_20261122T100000")
