@@ -208,8 +208,8 @@ func entryRow(iotID int64, e carwash.OrderEntry) ([]any, error) {
 	return []any{iotID, e.Kind, e.OrderID, water}, nil
 }
 
-// allEntries yields every entry of the fold's states, device by device in
-// key order, rendering rows as they are read.
+// allEntries yields every entry of the fold's states in key order,
+// rendering rows as they are read.
 func (f *deviceFold) allEntries() RowSource {
 	return &entryRows{f: f, keys: slices.Sorted(func(yield func(int64) bool) {
 		for k := range f.states {
@@ -237,6 +237,9 @@ func (r *entryRows) Next() bool {
 		r.key, r.keys = r.keys[0], r.keys[1:]
 		s := r.f.states[r.key]
 		r.cur = slices.AppendSeq(r.cur[:0], s.Entries)
+		slices.SortFunc(r.cur, func(a, b carwash.OrderEntry) int { // key order: appends to SQLite's key
+			return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.OrderID, b.OrderID))
+		})
 	}
 	r.row, r.err = entryRow(r.key, r.cur[0])
 	r.cur = r.cur[1:]

@@ -49,7 +49,8 @@ var deviceOrdersTable = &Table{
 		{Name: "order_id", Type: Text},
 		{Name: "water", Type: JSON, Nullable: true}, // carwash.WaterOrder, for kind water
 	},
-	Key: []string{"iot_id", "kind", "order_id"},
+	Key:        []string{"iot_id", "kind", "order_id"},
+	KeyOrdered: true,
 }
 
 // Devices is the device read model (domain.md §1), folded by carwash.Evolve.

@@ -37,6 +37,10 @@ type Table struct {
 	// page filled by inserts): room left on a page lets an update that
 	// changes no indexed column stay on it (HOT) and skip the indexes.
 	FillFactor int
+	// KeyOrdered stores the rows in their key's B-tree on SQLite (WITHOUT
+	// ROWID): for small rows under a composite key, one B-tree to write
+	// instead of the table's and its key index's.
+	KeyOrdered bool
 }
 
 var identRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
@@ -145,6 +149,9 @@ func (t *Table) createSQL(f flavor, name string, withKey bool) string {
 		fmt.Fprintf(&b, ", PRIMARY KEY (%s)", quoteList(t.Key))
 	}
 	b.WriteString(")")
+	if f == flavorSQLite && t.KeyOrdered {
+		b.WriteString(" WITHOUT ROWID")
+	}
 	var with []string
 	if f == flavorPostgres && t.hasJSON() {
 		// Rows up to a page stay whole and uncompressed: past the default

@@ -28,6 +28,12 @@ func TestDDLPerDialect(t *testing.T) {
 		!strings.HasSuffix(lite, `PRIMARY KEY ("iot_id"))`) || strings.Contains(lite, "JSONB") || strings.Contains(lite, "fillfactor") {
 		t.Errorf("sqlite DDL: %s", lite)
 	}
+	if lite := deviceOrdersTable.createSQL(flavorSQLite, "device_orders_v2", false); !strings.HasSuffix(lite, `PRIMARY KEY ("iot_id", "kind", "order_id")) WITHOUT ROWID`) {
+		t.Errorf("sqlite DDL of a key-ordered table: %s", lite)
+	}
+	if pg := deviceOrdersTable.createSQL(flavorPostgres, "device_orders_v2", true); strings.Contains(pg, "ROWID") {
+		t.Errorf("postgres DDL of a key-ordered table: %s", pg)
+	}
 	idx, err := ordersTable.indexSQL("orders_asof_20261122T100000")
 	if err != nil || len(idx) != 2 || idx[1] != `CREATE INDEX "orders_asof_20261122T100000_receive_address_order_id" ON "orders_asof_20261122T100000" ("receive_address", "order_id")` {
 		t.Errorf("indexes: %v %v", idx, err)
