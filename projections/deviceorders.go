@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -61,13 +62,7 @@ func (f *deviceFold) Load(ctx context.Context, tx *Tx, events []domain.Event) er
 	if err := f.loadStates(ctx, tx, keys); err != nil {
 		return err
 	}
-	return f.loadEntries(ctx, tx, slices.SortedFunc(func(yield func(deviceOrder) bool) {
-		for r := range rows {
-			if !yield(r) {
-				return
-			}
-		}
-	}, compareDeviceOrders))
+	return f.loadEntries(ctx, tx, slices.SortedFunc(maps.Keys(rows), compareDeviceOrders))
 }
 
 // loadEntries reads the stored entries among want into their devices' states.
@@ -164,13 +159,7 @@ func (f *deviceFold) Flush(ctx context.Context, tx *Tx, final bool) error {
 		return nil
 	}
 	rows := make([][]any, 0, len(f.touched))
-	for _, r := range slices.SortedFunc(func(yield func(deviceOrder) bool) {
-		for r := range f.touched {
-			if !yield(r) {
-				return
-			}
-		}
-	}, compareDeviceOrders) { // key order: deterministic lock order
+	for _, r := range slices.SortedFunc(maps.Keys(f.touched), compareDeviceOrders) { // key order: deterministic lock order
 		s := f.states[r.iotID]
 		e, ok := s.Entry(r.kind, r.orderID)
 		if !ok {
@@ -211,13 +200,7 @@ func entryRow(iotID int64, e carwash.OrderEntry) ([]any, error) {
 // allEntries yields every entry of the fold's states in key order,
 // rendering rows as they are read.
 func (f *deviceFold) allEntries() RowSource {
-	return &entryRows{f: f, keys: slices.Sorted(func(yield func(int64) bool) {
-		for k := range f.states {
-			if !yield(k) {
-				return
-			}
-		}
-	})}
+	return &entryRows{f: f, keys: slices.Sorted(maps.Keys(f.states))}
 }
 
 type entryRows struct {
