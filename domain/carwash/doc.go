@@ -31,7 +31,7 @@
 //     A replay (an event at or before the state's Position) is a no-op, so
 //     per-event counters need no set of event ids; only distinct order ids
 //     are remembered, and those outside the state's JSON (OrderEntry), so a
-//     projection stores and loads them one order at a time. In log order the later-applied event is the
-//     later-stored one, so callTime stamps alone settle "latest, ties to the
-//     later-stored".
+//     projection stores and loads them one order at a time. In log order
+//     the later-applied event is the later-stored one, so callTime stamps
+//     alone settle "latest, ties to the later-stored".
 package carwash
