@@ -47,19 +47,12 @@ func refs(c *carwash.Callback, ks []int64, add func(deviceOrder)) {
 }
 
 func (f *deviceFold) Load(ctx context.Context, tx *Tx, events []domain.Event) error {
-	f.init()
 	f.live = true
-	keys := map[int64]struct{}{}
 	rows := map[deviceOrder]struct{}{}
-	for _, e := range events {
-		c, ks, err := f.parse(e)
-		if err != nil {
-			continue // Apply reports it as poison
-		}
-		f.want(keys, ks)
+	err := f.loadFor(ctx, tx, events, func(c carwash.Callback, ks []int64) {
 		refs(&c, ks, func(r deviceOrder) { rows[r] = struct{}{} })
-	}
-	if err := f.loadStates(ctx, tx, keys); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	return f.loadEntries(ctx, tx, slices.SortedFunc(maps.Keys(rows), compareDeviceOrders))

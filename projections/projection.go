@@ -116,14 +116,23 @@ func (f *keyed[K, S, P]) init() {
 }
 
 func (f *keyed[K, S, P]) Load(ctx context.Context, tx *Tx, events []domain.Event) error {
+	return f.loadFor(ctx, tx, events, nil)
+}
+
+// loadFor is Load, showing each parsed event to seen (if not nil) on the
+// way, for a fold that loads more than the states.
+func (f *keyed[K, S, P]) loadFor(ctx context.Context, tx *Tx, events []domain.Event, seen func(p P, ks []K)) error {
 	f.init()
 	want := map[K]struct{}{}
 	for _, e := range events {
-		_, ks, err := f.parse(e)
+		p, ks, err := f.parse(e)
 		if err != nil {
 			continue // Apply reports it as poison
 		}
 		f.want(want, ks)
+		if seen != nil {
+			seen(p, ks)
+		}
 	}
 	return f.loadStates(ctx, tx, want)
 }
