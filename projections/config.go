@@ -29,8 +29,12 @@ type Config struct {
 	// RebuildBatchSize is the read size of a rebuild's pass over the log
 	// (about three batches are in memory at once). Default 5000.
 	RebuildBatchSize int
-	// FlushInterval is how long a live projection, woken by new events,
-	// waits to gather more into the same transaction. Default 5ms.
+	// FlushInterval is how long a live projection waits after each commit
+	// (and after being woken by new events) before it reads its next
+	// batch, so the events arriving meanwhile share one transaction. Under
+	// load this trades a little lag for fewer, larger transactions, and
+	// leaves the cores to ingest (README, "Performance"). Catch-up
+	// batches, which are full, run back to back. Default 20ms.
 	FlushInterval time.Duration
 	// CacheStates is how many folded states (devices, orders) a live
 	// projection keeps in memory between batches, so a batch need not read
@@ -53,7 +57,7 @@ type Config struct {
 const (
 	DefaultBatchSize        = 1000
 	DefaultRebuildBatchSize = 5000
-	DefaultFlushInterval    = 5 * time.Millisecond
+	DefaultFlushInterval    = 20 * time.Millisecond
 	DefaultCacheStates      = 4096
 	DefaultLockRetry        = time.Second
 	DefaultDropGrace        = 5 * time.Second

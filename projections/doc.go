@@ -31,7 +31,13 @@
 // PostgreSQL one INSERT ... SELECT FROM unnest(arrays) per table). Catch-up
 // runs batch after batch; once a read comes back short the projection is
 // live and waits on Store.WaitForEvents, gathering events for
-// Config.FlushInterval before the next batch. Between batches a live
+// Config.FlushInterval before the next batch; after each live (short)
+// batch it waits Config.FlushInterval again before reading on. That
+// pause bounds a live projection's transactions to about one per
+// interval however fast events arrive: batches grow with the load instead
+// of the commits multiplying, and the cores go to ingest first (on two
+// cores at 5,000 callbacks/s this raised the sustainable ingest rate by a
+// quarter, for about 20 ms more lag). Between batches a live
 // projection keeps up to Config.CacheStates committed states in memory,
 // so a batch reads and decodes only the rows it has not seen lately; any
 // failed batch drops that cache (a fold may have changed cached states in

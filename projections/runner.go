@@ -328,6 +328,9 @@ func (r *Runner) follow(ctx context.Context, pr *proc, tgt *target) error {
 			}
 		}
 		pr.setApplied(tgt.pos, head, events[len(events)-1].RecordedAt, full)
+		if !full { // live: the events arriving meanwhile share the next transaction
+			sleep(ctx, r.cfg.FlushInterval)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
@@ -400,5 +401,53 @@ func TestFailedBatchDropsStateCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameDump(t, "retry after a failed batch vs rebuild", got, readAll(t, e.reader(t)))
+	})
+}
+
+// slowWitness is the witness projection with a slow write, so a live
+// batch takes long enough for new events to arrive while it runs.
+type slowWitness struct{ witness }
+
+type slowFold struct{ Fold }
+
+func (slowWitness) NewFold() Fold { return slowFold{witness{}.NewFold()} }
+
+func (f slowFold) Flush(ctx context.Context, tx *Tx, final bool) error {
+	time.Sleep(80 * time.Millisecond)
+	return f.Fold.Flush(ctx, tx, final)
+}
+
+// A live projection waits FlushInterval after each commit however the
+// events trickle in: without the pause, events arriving during a slow
+// batch start the next one at once, back to back.
+func TestFlushIntervalPacesLiveBatches(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := ctxFor(t, time.Minute)
+		reg := prometheus.NewRegistry()
+		const interval = 300 * time.Millisecond
+		r := e.runner(t, func(c *Config) {
+			c.Projections, c.FlushInterval, c.Registry = []Projection{slowWitness{}}, interval, reg
+		})
+		start(t, r)
+		waitCaughtUp(t, e, r)
+
+		began := time.Now()
+		const n = 80
+		for i := range n { // one callback every 20 ms, each its own append
+			body := fmt.Sprintf(`{"callTime":%d,"callbackType":"MACHINE_HEARTBEAT","iotId":%d}`, 1732262400000+i, 880000+i)
+			deliver(t, ctx, e.store, []delivery{{source: carwash.Source, raw: []byte(body), receivedAt: time.Now().UTC()}})
+			time.Sleep(20 * time.Millisecond)
+		}
+		waitCaughtUp(t, e, r)
+		elapsed := time.Since(began)
+
+		batches := counterValue(t, reg, "tidemark_projection_batches_total", "witness")
+		if most := float64(elapsed/interval) + 2; batches > most {
+			t.Errorf("%v live batches in %v with FlushInterval %v; want at most %v", batches, elapsed.Round(time.Millisecond), interval, most)
+		}
+		if got := counterValue(t, reg, "tidemark_projection_events_applied_total", "witness"); got != n {
+			t.Errorf("%v events applied, want %d", got, n)
+		}
+		checkExactlyOnce(t, e)
 	})
 }

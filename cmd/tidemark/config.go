@@ -34,6 +34,7 @@ type Config struct {
 	RateBurst         int
 	ShutdownTimeout   time.Duration
 	ProjectionBatch   int
+	ProjectionFlush   time.Duration
 	ProjectionPoison  string
 	PollInterval      time.Duration
 	TrustProxyAddress bool
@@ -73,6 +74,7 @@ var settings = []setting{
 	{"TIDEMARK_RATE_BURST", "rate-burst", "0", "callbacks accepted at once above the rate (0: one second's worth)", func(c *Config, v string) error { return parseInt(v, &c.RateBurst) }},
 	{"TIDEMARK_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "time given to in-flight requests on shutdown", func(c *Config, v string) error { return parseDuration(v, &c.ShutdownTimeout) }},
 	{"TIDEMARK_PROJECTION_BATCH", "projection-batch", "1000", "events a projection applies per transaction at most", func(c *Config, v string) error { return parseInt(v, &c.ProjectionBatch) }},
+	{"TIDEMARK_PROJECTION_FLUSH_INTERVAL", "projection-flush-interval", "20ms", "a live projection's wait after each commit; the events arriving meanwhile share its next transaction", func(c *Config, v string) error { return parseDuration(v, &c.ProjectionFlush) }},
 	{"TIDEMARK_PROJECTION_POISON", "projection-poison", "skip", "what a projection does with an event it cannot apply: skip (record it) or stop", str(func(c *Config) *string { return &c.ProjectionPoison })},
 	{"TIDEMARK_POLL_INTERVAL", "poll-interval", "500ms", "how often readers poll the log when no notification arrives", func(c *Config, v string) error { return parseDuration(v, &c.PollInterval) }},
 	{"TIDEMARK_TRUST_PROXY", "trust-proxy", "false", "take the client address from X-Forwarded-For", func(c *Config, v string) error { return parseBool(v, &c.TrustProxyAddress) }},

@@ -47,13 +47,14 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	appender := groupcommit.New(st.Events, groupcommit.Options{MaxBatch: cfg.GroupCommitMax, Flushers: flushers})
 	reg := prometheus.NewRegistry()
 	runner, err := projections.New(projections.Config{
-		Store:     st.Events,
-		DB:        st.DB,
-		BatchSize: cfg.ProjectionBatch,
-		Poison:    projections.PoisonPolicy(cfg.ProjectionPoison),
-		Clock:     clock,
-		Logger:    log,
-		Registry:  reg,
+		Store:         st.Events,
+		DB:            st.DB,
+		BatchSize:     cfg.ProjectionBatch,
+		FlushInterval: cfg.ProjectionFlush,
+		Poison:        projections.PoisonPolicy(cfg.ProjectionPoison),
+		Clock:         clock,
+		Logger:        log,
+		Registry:      reg,
 	})
 	if err != nil {
 		return err
