@@ -92,7 +92,8 @@ func TestEndToEndQueries(t *testing.T) {
 				"createTime": "2024-11-22 08:07:55", "at": 1732262402000.0},
 			"parking":    map[string]any{"status": "FORWARD", "raw": "ENTER", "callbackType": "MACHINE_FA_CAR_CHANGE", "at": 1732262403000.0},
 			"lastWash":   map[string]any{"orderId": "ORDER123457", "at": 1732262413000.0},
-			"eventCount": 7.0, "lastEventAt": 1732262414000.0, "version": 7.0, "waterPurifier": nil,
+			// The unknown MACHINE_FOAM_LOW (callTime …414000) is stored but skipped.
+			"eventCount": 6.0, "lastEventAt": 1732262413000.0, "version": 6.0, "waterPurifier": nil,
 		})
 
 		wp := decodeJSON(t, get(t, h.url+"/v1/devices/556677", ""))
@@ -161,7 +162,7 @@ func TestEndToEndQueries(t *testing.T) {
 		}
 		a = get(t, h.url+"/v1/devices/123456?asOf=2999-01-01T00:00:00Z", "")
 		checkAgainstDoc(t, doc, "GET", "/v1/devices/{iotId}", a.body)
-		fieldsEqual(t, "device asOf the future", decodeJSON(t, a), map[string]any{"version": 7.0, "washesCompleted": 2.0, "online": true})
+		fieldsEqual(t, "device asOf the future", decodeJSON(t, a), map[string]any{"version": 6.0, "washesCompleted": 2.0, "online": true})
 
 		a = get(t, h.url+"/v1/devices/123456/events", "")
 		checkAgainstDoc(t, doc, "GET", "/v1/devices/{iotId}/events", a.body)

@@ -122,7 +122,7 @@ func parse(data []byte) (Callback, error) {
 	}
 	if len(c.IotIDList) > 0 {
 		// A list may hold thousands of ids: sorted once, looked up by bisection.
-		c.devices = slices.Compact(slices.Sorted(slices.Values(c.IotIDList)))
+		c.devices = routableIDs(c.IotIDList)
 	}
 	return c, nil
 }
@@ -211,4 +211,12 @@ func checkStatus(k statusKind, v []byte) *domain.ValidationError {
 		}
 	}
 	return nil
+}
+
+// routableIDs is the ids that name a device (positive), sorted, each once.
+// A non-positive id cannot be routed: it is skipped, and kept in the event.
+func routableIDs(ids []int64) []int64 {
+	sorted := slices.Compact(slices.Sorted(slices.Values(ids)))
+	i, _ := slices.BinarySearch(sorted, 1)
+	return sorted[i:]
 }

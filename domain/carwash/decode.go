@@ -26,7 +26,7 @@ func Decode(raw []byte) (domain.Accepted, error) {
 	return domain.Accepted{
 		Source:   Source,
 		Stream:   c.Stream(),
-		Type:     TypePrefix + c.CallbackType,
+		Type:     EventType(c.CallbackType),
 		ID:       domain.EventID(Source, data),
 		Data:     data,
 		CallTime: c.CallTime,

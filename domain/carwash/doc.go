@@ -8,10 +8,15 @@
 // Choices this package makes where the platform is silent:
 //   - iotId must be a positive integer (it names a stream). Numeric strings
 //     are accepted for every integer and number field; null counts as absent.
-//   - callbackType is 1 to 64 ASCII letters, digits, '_', '-' or '.' (it
-//     becomes an event type and a label). An unknown type needs only
+//   - callbackType is any non-empty string. An unknown type needs only
 //     callTime; it goes to carwash.device-<iotId> when it has a positive
-//     integer iotId, else to carwash.other. Its other fields are not checked.
+//     integer iotId, else to carwash.other. Its other fields are not checked,
+//     and the device read model skips it (domain.md: projections skip
+//     unknown types until one learns them). Its event type is EventType's:
+//     control characters replaced and cut to MaxEventTypeLen bytes.
+//   - A MACHINE_UPDATE_STATUS iotIdList must hold integers, at least one of
+//     them positive; the ids that are not positive cannot be routed and are
+//     skipped (the event keeps them), so one bad id does not lose the rest.
 //   - Only the fields a type defines are checked and read; others are extras,
 //     kept as sent. The kind of status is fixed per type: an integer for
 //     MACHINE_UPDATE_STATUS, a string for FA / RT2 / TT1, a string or a

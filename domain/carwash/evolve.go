@@ -25,11 +25,14 @@ func Affected(e domain.Event) ([]int64, error) {
 }
 
 // Devices lists the devices the callback applies to, each once (a
-// MACHINE_UPDATE_STATUS list in ascending order).
+// MACHINE_UPDATE_STATUS list in ascending order); none for an unknown type.
 func (c Callback) Devices() []int64 {
+	if !c.Known() {
+		return nil
+	}
 	if c.CallbackType == MachineUpdateStatus {
 		if c.devices == nil { // built by hand, not by ParseCallback
-			return slices.Compact(slices.Sorted(slices.Values(c.IotIDList)))
+			return routableIDs(c.IotIDList)
 		}
 		return slices.Clone(c.devices)
 	}
@@ -40,9 +43,12 @@ func (c Callback) Devices() []int64 {
 }
 
 func (c *Callback) appliesTo(iotID int64) bool {
+	if !c.Known() {
+		return false
+	}
 	if c.CallbackType == MachineUpdateStatus {
 		if c.devices == nil {
-			return slices.Contains(c.IotIDList, iotID)
+			return iotID > 0 && slices.Contains(c.IotIDList, iotID)
 		}
 		_, found := slices.BinarySearch(c.devices, iotID)
 		return found

@@ -19,8 +19,10 @@ func TestAffected(t *testing.T) {
 		body(3, "SOMETHING_NEW", 11, ""),
 		`{"callTime":4,"callbackType":"SOMETHING_NEW"}`,
 		`{"callTime":5,"callbackType":"SOMETHING_NEW","iotId":"bay"}`,
+		`{"callTime":6,"callbackType":"MACHINE_UPDATE_STATUS","iotIdList":[6000,0,-2],"status":0}`,
 	)
-	want := [][]int64{{7}, {7, 8, 9}, {11}, nil, nil}
+	// Unknown types apply to no device; unroutable ids are skipped.
+	want := [][]int64{{7}, {7, 8, 9}, nil, nil, nil, {6000}}
 	for i, e := range evs {
 		got, err := carwash.Affected(e)
 		if err != nil || !slices.Equal(got, want[i]) {

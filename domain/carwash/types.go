@@ -1,12 +1,43 @@
 package carwash
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Source is the event source of car-wash callbacks (metadata, event ids).
 const Source = "carwash"
 
 // TypePrefix prefixes a callbackType to form the event type.
 const TypePrefix = "carwash."
+
+// MaxEventTypeLen bounds the callbackType part of an event type, in bytes.
+const MaxEventTypeLen = 128
+
+// EventType is the event type a callback is stored as: TypePrefix +
+// callbackType. Any non-empty callbackType is accepted (domain.md: unknown
+// types are never refused), but the event type is also a column and a
+// filter, so there a control character becomes U+FFFD and a name longer
+// than MaxEventTypeLen bytes is cut (on a character boundary) and ends in
+// "…". The event's data keeps the callbackType exactly as sent.
+func EventType(callbackType string) string {
+	clean := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, callbackType)
+	if len(clean) > MaxEventTypeLen {
+		cut := MaxEventTypeLen
+		for cut > 0 && !utf8.RuneStart(clean[cut]) {
+			cut--
+		}
+		clean = clean[:cut] + "…"
+	}
+	return TypePrefix + clean
+}
 
 // Streams of car-wash events other than the per-device ones (DeviceStream).
 const (

@@ -17,23 +17,22 @@ import (
 
 type envelopeRules struct {
 	CallTime     *int64 `json:"callTime" validate:"required,gt=0"`
-	CallbackType string `json:"callbackType" validate:"required,callback_type"`
+	CallbackType string `json:"callbackType" validate:"required"`
 }
 
 type deviceRules struct {
 	IotID *int64 `json:"iotId" validate:"required,gt=0"`
 }
 
+// fleetRules: the list must exist and route to at least one device; ids
+// that are not positive are skipped, not refused (see Callback.Devices).
 type fleetRules struct {
-	IotIDList []int64 `json:"iotIdList" validate:"required,min=1,dive,gt=0"`
+	IotIDList []int64 `json:"iotIdList" validate:"required,min=1,routable"`
 }
 
 type orderRules struct {
 	OrderID string `json:"orderId" validate:"required"`
 }
-
-// maxTypeLen bounds callbackType: it becomes an event type and a metrics label.
-const maxTypeLen = 64
 
 var validate = newValidator()
 
@@ -45,24 +44,21 @@ func newValidator() *validator.Validate {
 	})
 	// A library-internal registration error would be a programming error
 	// caught by every test; ignoring it keeps package init panic-free.
-	_ = v.RegisterValidation("callback_type", func(fl validator.FieldLevel) bool {
-		return validCallbackType(fl.Field().String())
+	_ = v.RegisterValidation("routable", func(fl validator.FieldLevel) bool {
+		ids, ok := fl.Field().Interface().([]int64)
+		return ok && routable(ids)
 	})
 	return v
 }
 
-// validCallbackType: 1 to 64 ASCII letters, digits, '_', '-' or '.'.
-func validCallbackType(s string) bool {
-	if len(s) == 0 || len(s) > maxTypeLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return false
+// routable: at least one id names a device.
+func routable(ids []int64) bool {
+	for _, id := range ids {
+		if id > 0 {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // The rules run for every event of a rebuild, and validator's reflection
@@ -72,22 +68,15 @@ func validCallbackType(s string) bool {
 // typeHolds must never admit what the tags reject (validate_internal_test.go).
 
 func envelopeHolds(callTime int64, hasCallTime bool, callbackType string) bool {
-	return hasCallTime && callTime > 0 && validCallbackType(callbackType)
+	return hasCallTime && callTime > 0 && callbackType != ""
 }
 
 func typeHolds(spec typeSpec, c *Callback, hasIotID bool) bool {
 	if spec.has(fIotID) && (!hasIotID || c.IotID <= 0) {
 		return false
 	}
-	if spec.has(fIotIDList) {
-		if len(c.IotIDList) == 0 {
-			return false
-		}
-		for _, id := range c.IotIDList {
-			if id <= 0 {
-				return false
-			}
-		}
+	if spec.has(fIotIDList) && !routable(c.IotIDList) {
+		return false
 	}
 	return !spec.needOrder || c.OrderID != ""
 }
@@ -160,8 +149,8 @@ func message(name string, fe validator.FieldError, callbackType string) string {
 		return fmt.Sprintf("%s must be greater than %s (got %v)", name, fe.Param(), fe.Value())
 	case "min":
 		return name + " must not be empty"
-	case "callback_type":
-		return fmt.Sprintf("callbackType must be 1 to %d letters, digits, '_', '-' or '.' (got %q)", maxTypeLen, truncate(fe.Value()))
+	case "routable":
+		return fmt.Sprintf("%s must hold at least one positive device id (got %v)", name, truncate(fe.Value()))
 	}
 	return fmt.Sprintf("%s breaks rule %s", name, fe.Tag())
 }
