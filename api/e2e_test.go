@@ -90,8 +90,8 @@ func TestEndToEndQueries(t *testing.T) {
 			"onlineChangedAt": 1732262401000.0, "errorStatus": "OK", "errorCount": 1.0, "washesCompleted": 2.0,
 			"lastError": map[string]any{"message": "[M835]Abnormal photoelectric signal of the left rear wheel (X035)",
 				"createTime": "2024-11-22 08:07:55", "at": 1732262402000.0},
-			"parking":    map[string]any{"status": "FORWARD", "raw": "ENTER", "callbackType": "MACHINE_FA_CAR_CHANGE", "at": 1732262403000.0},
-			"lastWash":   map[string]any{"orderId": "ORDER123457", "at": 1732262413000.0},
+			"parking":  map[string]any{"status": "FORWARD", "raw": "ENTER", "callbackType": "MACHINE_FA_CAR_CHANGE", "at": 1732262403000.0},
+			"lastWash": map[string]any{"orderId": "ORDER123457", "at": 1732262413000.0},
 			// The unknown MACHINE_FOAM_LOW (callTime …414000) is stored but skipped.
 			"eventCount": 6.0, "lastEventAt": 1732262413000.0, "version": 6.0, "waterPurifier": nil,
 		})

@@ -25,6 +25,8 @@ type projectionStatus struct {
 	LagEvents    int64            `json:"lagEvents"`
 	LagSeconds   float64          `json:"lagSeconds"`
 	LastError    *string          `json:"lastError"`
+	PoisonEvents int64            `json:"poisonEvents"` // events the served version could not apply
+	LastPoison   *string          `json:"lastPoison"`   // the newest of them: "event <id> at <position>: <error>"
 	Rebuild      *rebuildProgress `json:"rebuild"`
 }
 
@@ -49,10 +51,15 @@ func (s *Server) handleProjections(w http.ResponseWriter, r *http.Request) {
 	out := make([]projectionStatus, 0, len(sts))
 	for _, st := range sts {
 		ps := projectionStatus{Name: st.Name, Version: st.Version, Status: st.State, Leader: st.Leader,
-			Position: st.Position.String(), HeadPosition: st.Head.String(), LagEvents: st.LagEvents, LagSeconds: st.LagSeconds}
+			Position: st.Position.String(), HeadPosition: st.Head.String(), LagEvents: st.LagEvents, LagSeconds: st.LagSeconds,
+			PoisonEvents: st.PoisonEvents}
 		if st.LastError != "" {
 			e := st.LastError
 			ps.LastError = &e
+		}
+		if st.LastPoison != "" {
+			p := st.LastPoison
+			ps.LastPoison = &p
 		}
 		if p := st.Rebuild; p != nil {
 			ps.Rebuild = &rebuildProgress{Projections: p.Projections, Version: p.Version, Phase: p.Phase, Done: p.Done,

@@ -56,6 +56,33 @@ func recordPoison(ctx context.Context, q sqlq, pe PoisonEvent, now time.Time) er
 	return nil
 }
 
+// poisonSummary is what Status shows of a projection version's poison
+// events: how many are recorded, and the newest one's id and error.
+type poisonSummary struct {
+	count int64
+	last  string // "event <id> at <position>: <error>"; "" when none
+}
+
+func loadPoisonSummary(ctx context.Context, q sqlq, name string, version int) (poisonSummary, error) {
+	var ps poisonSummary
+	if err := q.queryRow(ctx, `SELECT count(*) FROM projection_poison WHERE projection = ? AND version = ?`,
+		name, version).Scan(&ps.count); err != nil {
+		return ps, fmt.Errorf("count poison events of %s v%d: %w", name, version, err)
+	}
+	if ps.count == 0 {
+		return ps, nil
+	}
+	var id, msg string
+	var tx, seq int64
+	if err := q.queryRow(ctx, `SELECT event_id, tx_id, seq, error FROM projection_poison
+		WHERE projection = ? AND version = ? ORDER BY last_seen DESC, id DESC LIMIT 1`,
+		name, version).Scan(&id, &tx, &seq, &msg); err != nil {
+		return ps, fmt.Errorf("last poison event of %s v%d: %w", name, version, err)
+	}
+	ps.last = fmt.Sprintf("event %s at %s: %s", id, domain.Position{TxID: uint64(tx), Seq: seq}, msg)
+	return ps, nil
+}
+
 // listPoison returns the recorded poison events of a projection (all when
 // name is empty), newest first.
 func listPoison(ctx context.Context, q sqlq, name string, limit int) ([]PoisonEvent, error) {

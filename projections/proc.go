@@ -20,6 +20,13 @@ type proc struct {
 	head    domain.Position
 	oldest  time.Time // RecordedAt of the oldest event not applied yet; zero when caught up
 	lastErr string
+	poison  poisonSummary
+}
+
+func (pr *proc) setPoison(ps poisonSummary) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.poison = ps
 }
 
 func (pr *proc) setLeader(b bool) {
@@ -116,7 +123,8 @@ func (pr *proc) status(now time.Time) Status {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	s := Status{Name: pr.p.Name(), Version: pr.version, CodeVersion: pr.p.Version(), State: pr.state,
-		Leader: pr.leader, Position: pr.pos, Head: pr.head, LastError: pr.lastErr}
+		Leader: pr.leader, Position: pr.pos, Head: pr.head, LastError: pr.lastErr,
+		PoisonEvents: pr.poison.count, LastPoison: pr.poison.last}
 	if s.Head.Less(s.Position) {
 		s.Head = s.Position
 	}

@@ -221,6 +221,8 @@ type target struct {
 	pos     domain.Position // read up to here (ahead of dbPos after batches of other events)
 	written time.Time       // when the checkpoint was last written
 	policy  PoisonPolicy
+	// poisoned: a batch recorded a poison event since Status last loaded them.
+	poisoned bool
 	// cache holds the states of the committed batches (see cachingFold);
 	// it is dropped whenever a batch fails, as the fold may have changed
 	// cached states in place.
@@ -274,7 +276,12 @@ func (r *Runner) prepare(ctx context.Context, pr *proc) (*target, error) {
 		if err != nil {
 			return nil, err
 		}
+		ps, err := loadPoisonSummary(ctx, q, p.Name(), v.Served)
+		if err != nil {
+			return nil, err
+		}
 		pr.setPrepared(v.Served, pos, head)
+		pr.setPoison(ps)
 		return &target{p: p, version: v.Served, names: tableNames(p, versionSuffix(v.Served)), served: true,
 			dbPos: pos, pos: pos, policy: r.cfg.Poison}, nil
 	}
@@ -314,7 +321,11 @@ func (r *Runner) follow(ctx context.Context, pr *proc, tgt *target) error {
 		}
 		full := len(events) == r.cfg.BatchSize
 		pr.setReading(events[0].RecordedAt, full)
-		if err := r.applyBatch(ctx, tgt, events); err != nil {
+		err = r.applyBatch(ctx, tgt, events)
+		if tgt.poisoned {
+			r.refreshPoison(ctx, pr, tgt)
+		}
+		if err != nil {
 			var stop *poisonStop
 			if errors.As(err, &stop) {
 				pr.setApplied(tgt.dbPos, tgt.dbPos, time.Time{}, false)
@@ -394,6 +405,7 @@ func (r *Runner) applyBatch(ctx context.Context, tgt *target, events []domain.Ev
 			return err
 		}
 		r.metrics.poison.WithLabelValues(tgt.p.Name()).Inc()
+		tgt.poisoned = true
 		return stop
 	}
 	if err != nil {
@@ -406,8 +418,22 @@ func (r *Runner) applyBatch(ctx context.Context, tgt *target, events []domain.Ev
 	r.metrics.batchSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	if skipped > 0 {
 		r.metrics.poison.WithLabelValues(name).Add(float64(skipped))
+		tgt.poisoned = true
 	}
 	return nil
+}
+
+// refreshPoison reloads what Status shows of the poison events after a
+// batch recorded some. On an error the old summary stays; the next batch
+// that records one tries again.
+func (r *Runner) refreshPoison(ctx context.Context, pr *proc, tgt *target) {
+	ps, err := loadPoisonSummary(ctx, sqlq{r.f, r.cfg.DB.DB}, tgt.p.Name(), tgt.version)
+	if err != nil {
+		r.cfg.Logger.Warn("poison summary", "projection", tgt.p.Name(), "err", err)
+		return
+	}
+	tgt.poisoned = false
+	pr.setPoison(ps)
 }
 
 // applyInTx is the body of a batch transaction: check the served version,
@@ -534,6 +560,9 @@ func (r *Runner) standby(ctx context.Context, pr *proc) {
 		oldest = next[0].RecordedAt
 	}
 	pr.setStandby(v.Served, pos, head, oldest)
+	if ps, err := loadPoisonSummary(ctx, q, pr.p.Name(), v.Served); err == nil {
+		pr.setPoison(ps)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

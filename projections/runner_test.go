@@ -242,10 +242,19 @@ func TestPoisonSkip(t *testing.T) {
 		r := e.runner(t, func(c *Config) { c.Registry = reg; c.BatchSize = 50 })
 		stop := start(t, r)
 		waitCaughtUp(t, e, r)
+		st, orders := statusOf(r, "devices"), statusOf(r, "orders")
 		stop()
 		ps, err := r.Poison(ctx, "devices", 0)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Skipped, never silent: the status shows it while the projection stays live.
+		if st.State != StateLive || st.LastError != "" || st.PoisonEvents != 1 || len(ps) == 0 ||
+			!strings.Contains(st.LastPoison, ps[0].EventID) || !strings.Contains(st.LastPoison, at.String()) {
+			t.Errorf("devices status after a skipped poison event: %+v", st)
+		}
+		if orders.PoisonEvents != 0 || orders.LastPoison != "" {
+			t.Errorf("orders status: %+v", orders)
 		}
 		if len(ps) != 1 || ps[0].Position != at || ps[0].Policy != PoisonSkip || ps[0].Error == "" ||
 			ps[0].EventType != "carwash.FINISH_WASH" || ps[0].Version != 1 || ps[0].LastSeen.IsZero() {

@@ -23,6 +23,12 @@ const (
 // now minus the RecordedAt of the oldest event not applied yet, 0 when
 // caught up. A process that is not the projection's leader reports the
 // checkpoint the leader last committed.
+//
+// PoisonEvents counts the events the served version could not apply
+// (recorded in projection_poison; under policy skip the projection stays
+// live), and LastPoison names the newest: "event <id> at <position>:
+// <error>". LastError is the projection's own latest error, cleared when
+// a batch commits again.
 type Status struct {
 	Name        string
 	Version     int // the served version (its tables are e.g. devices_v2)
@@ -34,14 +40,20 @@ type Status struct {
 	LagEvents   int64
 	LagSeconds  float64
 	LastError   string
-	Rebuild     *Progress // a rebuild running in this process, if any
+	// PoisonEvents and LastPoison describe the served version's poison events.
+	PoisonEvents int64
+	LastPoison   string
+	Rebuild      *Progress // a rebuild running in this process, if any
 }
 
 // MarshalJSON renders the api.md shape (positions as "txid.seq").
 func (s Status) MarshalJSON() ([]byte, error) {
-	var lastErr *string
+	var lastErr, lastPoison *string
 	if s.LastError != "" {
 		lastErr = &s.LastError
+	}
+	if s.LastPoison != "" {
+		lastPoison = &s.LastPoison
 	}
 	return json.Marshal(struct {
 		Name         string    `json:"name"`
@@ -54,9 +66,11 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		LagEvents    int64     `json:"lagEvents"`
 		LagSeconds   float64   `json:"lagSeconds"`
 		LastError    *string   `json:"lastError"`
+		PoisonEvents int64     `json:"poisonEvents"`
+		LastPoison   *string   `json:"lastPoison"`
 		Rebuild      *Progress `json:"rebuild"`
 	}{s.Name, s.Version, s.CodeVersion, s.State, s.Leader, s.Position.String(), s.Head.String(),
-		s.LagEvents, s.LagSeconds, lastErr, s.Rebuild})
+		s.LagEvents, s.LagSeconds, lastErr, s.PoisonEvents, lastPoison, s.Rebuild})
 }
 
 // Rebuild phases.

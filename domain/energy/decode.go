@@ -126,6 +126,7 @@ func validateCallback(c *Callback) error {
 		{FieldResourceType, &r.ResourceType, &c.ResourceType},
 		{FieldSource, &r.Source, &c.Source},
 		{FieldEnergyNums, &r.EnergyNums, &c.EnergyNums},
+		{FieldOrderMoney, &r.OrderMoney, &c.OrderMoneySun},
 	} {
 		if c.Has(p.bit) {
 			*p.dst = p.src
@@ -145,8 +146,11 @@ func validateCallback(c *Callback) error {
 		rule = name
 	}
 	msg, ok := ruleMessages[rule]
-	if rule == "enum" {
+	switch rule {
+	case "enum":
 		msg, ok = "must be one of "+strings.Join(strings.Fields(fe.Param()), ", "), true
+	case "max":
+		msg, ok = fmt.Sprintf("must be at most %s (got %v)", fe.Param(), fe.Value()), true
 	}
 	if !ok {
 		msg = "breaks rule " + rule
@@ -181,7 +185,8 @@ func rulesHold(c *Callback) bool {
 		{FieldDetentionChargeTime, c.DetentionChargeTime, -1},
 		{FieldResourceType, c.ResourceType, 1},
 		{FieldSource, c.Source, 2},
-		{FieldEnergyNums, c.EnergyNums, -1},
+		{FieldEnergyNums, c.EnergyNums, MaxEnergyNums},
+		{FieldOrderMoney, c.OrderMoneySun, MaxOrderMoneySun},
 	} {
 		if c.Has(r.bit) && (r.v < 0 || (r.max >= 0 && r.v > r.max)) {
 			return false

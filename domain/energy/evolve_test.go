@@ -128,7 +128,8 @@ func TestEvolveIgnoresOtherTypesAndRefusesOtherOrders(t *testing.T) {
 }
 
 func TestLargeSumsAreExactAndNeverWrap(t *testing.T) {
-	a := event(t, body(t, map[string]any{"orderMoney": int64(math.MaxInt64 - 1), "totalDelegateNums": 1}), 1)
+	// Beyond MaxOrderMoneySun: refused at the door today, but a log may hold it.
+	a := storedEvent(t, body(t, map[string]any{"orderMoney": int64(math.MaxInt64 - 1), "totalDelegateNums": 1}), 1)
 	b := event(t, body(t, map[string]any{"orderMoney": 1, "totalDelegateNums": 2}), 2)
 	s := fold(t, a, b)
 	if s.Order.ChargedSun != math.MaxInt64 || s.Order.ChargedTrx != "9223372036854.775807" {
@@ -139,8 +140,16 @@ func TestLargeSumsAreExactAndNeverWrap(t *testing.T) {
 	if !errors.Is(err, ErrOverflow) || !reflect.DeepEqual(got.Order, s.Order) {
 		t.Fatalf("overflow: %v, state %+v", err, got.Order)
 	}
+	// At the bounds, 92 callbacks still sum exactly.
+	events := make([]domain.Event, 92)
+	for i := range events {
+		events[i] = event(t, body(t, map[string]any{"orderMoney": MaxOrderMoneySun, "energyNums": MaxEnergyNums, "totalDelegateNums": i + 1}), int64(i+1))
+	}
+	if o := fold(t, events...).Order; o.ChargedSun != 92*MaxOrderMoneySun || o.EnergyTotal != 92*MaxEnergyNums {
+		t.Fatalf("92 callbacks at the bounds: %d sun, %d energy", o.ChargedSun, o.EnergyTotal)
+	}
 	// Many large legacy-TRX charges add up exactly.
-	var events []domain.Event
+	events = events[:0]
 	for i := range 1000 {
 		events = append(events, event(t, body(t, map[string]any{"orderMoney": "9000000.123457", "totalDelegateNums": i + 1}), int64(i+1)))
 	}

@@ -29,8 +29,20 @@ type callbackRules struct {
 	BandwidthHash        string `json:"bandwidthHash" validate:"omitempty,tx_hash"`
 	ResourceType         *int64 `json:"resourceType" validate:"omitnil,enum=0 1"`
 	Source               *int64 `json:"source" validate:"omitnil,enum=0 1 2"`
-	EnergyNums           *int64 `json:"energyNums" validate:"omitnil,min=0"`
+	EnergyNums           *int64 `json:"energyNums" validate:"omitnil,min=0,max=1000000000000000"`
+	OrderMoney           *int64 `json:"orderMoney" validate:"omitnil,max=100000000000000000"`
 }
+
+// Upper bounds on the amounts an order sums, so that no single callback can
+// make a sum overflow int64 (the bounds in callbackRules' tags are these):
+// MaxOrderMoneySun is 100 billion TRX, more than all TRX in existence, and
+// MaxEnergyNums is 10^15 energy, millions of times a day's whole network.
+// A sum needs over 92 callbacks at the bound to overflow; the fold then
+// refuses the event (ErrOverflow) and the projection records it as poison.
+const (
+	MaxOrderMoneySun = 100_000_000_000 * SunPerTrx
+	MaxEnergyNums    = 1_000_000_000_000_000
+)
 
 type validationErrors = validator.ValidationErrors
 
