@@ -13,6 +13,7 @@ import (
 
 	"github.com/tidemark/tidemark/domain"
 	"github.com/tidemark/tidemark/domain/billing"
+	"github.com/tidemark/tidemark/domain/energy"
 )
 
 // maxStatementBytes limits an uploaded statement (413 above).
@@ -34,7 +35,7 @@ func billingRoutes() []route {
 	return []route{
 		{"GET", "/v1/billing/reconciliation", authRead, (*Server).handleReconciliation, opDoc{
 			summary: "Per-order totals and anomalies over a receive-time window (JSON, or CSV with format=csv)",
-			params:  params, response: typeOf[billing.Report](), errors: []int{400, 401, 500, 503}}},
+			params:  params, response: typeOf[billing.Report](), errors: []int{400, 401, 422, 500, 503}}},
 		{"POST", "/v1/billing/statements", authRead, (*Server).handleStatements, opDoc{
 			summary: "Compare a platform statement CSV (orderId,hash,amountSun[,time]) with the ledger",
 			params:  params, body: "text/csv", response: typeOf[billing.Comparison](),
@@ -56,7 +57,7 @@ func (s *Server) handleReconciliation(w http.ResponseWriter, r *http.Request) {
 	}
 	rep := b.Report()
 	if format == "csv" {
-		writeCSV(w, "reconciliation.csv", rep.WriteCSV)
+		s.writeCSV(w, r, "reconciliation.csv", rep.WriteCSV)
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
@@ -107,7 +108,7 @@ func (s *Server) handleStatements(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if format == "csv" {
-		writeCSV(w, "statement-comparison.csv", cmp.WriteCSV)
+		s.writeCSV(w, r, "statement-comparison.csv", cmp.WriteCSV)
 		return
 	}
 	writeJSON(w, http.StatusOK, cmp)
@@ -183,25 +184,29 @@ func (s *Server) scanLog(ctx context.Context, apply func(domain.Event) error) er
 	return nil
 }
 
-// billingError answers a failed scan: the store's errors as every query
-// does, a fold error as a 500 that names the event (the report is exact or
-// not given).
+// billingError answers a failed scan or comparison, in one place: sums
+// beyond int64 are a 422 (a narrower window fits), the store's errors are
+// answered as every query's, and any other fold error is a 500 whose
+// event is named in the log (the report is exact or not given).
 func (s *Server) billingError(w http.ResponseWriter, r *http.Request, err error) {
 	var fe foldError
-	if !errors.As(err, &fe) {
+	switch {
+	case errors.Is(err, energy.ErrOverflow): // billing.ErrOverflow wraps it; an order's own sum is energy's
+		writeProblem(w, http.StatusUnprocessableEntity,
+			"the window's sums exceed int64 sun; narrow it with from and to")
+	case errors.As(err, &fe):
+		s.internalError(w, r, "billing: the event log cannot be reconciled", err)
+	default:
 		s.queryError(w, r, err)
-		return
 	}
-	s.log.Error("billing: the event log cannot be reconciled", "path", r.URL.Path, "err", err)
-	writeProblem(w, http.StatusInternalServerError, "the event log cannot be reconciled: "+err.Error())
 }
 
 // writeCSV renders a CSV answer as an attachment; it is built in memory
 // first so that a failure can still be answered as a problem.
-func writeCSV(w http.ResponseWriter, filename string, render func(io.Writer) error) {
+func (s *Server) writeCSV(w http.ResponseWriter, r *http.Request, filename string, render func(io.Writer) error) {
 	var buf bytes.Buffer
 	if err := render(&buf); err != nil {
-		writeProblem(w, http.StatusInternalServerError, "could not render the CSV: "+err.Error())
+		s.internalError(w, r, "billing: could not render the CSV", err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8; header=present")

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -72,12 +74,14 @@ type billingHarness struct {
 	srv   *Server
 	clock *billingClock
 	mux   *http.ServeMux
+	logs  *logBuffer // warnings and errors
 }
 
 func newBillingHarness(t *testing.T, st domain.EventStore) *billingHarness {
 	t.Helper()
 	clock := &billingClock{}
-	srv, err := New(Config{}, Deps{Appender: st, Store: st, Clock: clock})
+	logs := &logBuffer{}
+	srv, err := New(Config{}, Deps{Appender: st, Store: st, Clock: clock, Logger: logs.logger(slog.LevelWarn)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +90,7 @@ func newBillingHarness(t *testing.T, st domain.EventStore) *billingHarness {
 		handler := rt.handler
 		mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) { handler(srv, w, r) })
 	}
-	return &billingHarness{srv: srv, clock: clock, mux: mux}
+	return &billingHarness{srv: srv, clock: clock, mux: mux, logs: logs}
 }
 
 // deliver posts the first viaHTTP deliveries of the month through the real
@@ -401,8 +405,9 @@ func TestBillingBadRequests(t *testing.T) {
 	}
 }
 
-// An event the reconciliation cannot read makes the report a 500 naming
-// it, never a report that silently leaves it out.
+// An event the reconciliation cannot read makes the report a 500 (the
+// log names it; the answer carries no error text), never a report that
+// silently leaves it out.
 func TestBillingUnreadableEvent(t *testing.T) {
 	st := billingStores()["sqlite"](t)
 	h := newBillingHarness(t, st)
@@ -417,9 +422,60 @@ func TestBillingUnreadableEvent(t *testing.T) {
 		if strings.HasSuffix(target, "statements") {
 			method = http.MethodPost
 		}
+		h.logs.Reset()
 		rec := h.do(t, method, target, "", []byte("orderId,hash,amountSun\n"))
-		if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "00000000-0000-5000-8000-000000000001") {
-			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+		var p problem
+		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != http.StatusInternalServerError || p.Detail != "internal error" {
+			t.Fatalf("%s: %d %s, want a 500 internal error", target, rec.Code, rec.Body)
 		}
+		if !strings.Contains(h.logs.String(), "00000000-0000-5000-8000-000000000001") {
+			t.Fatalf("%s: the log does not name the event:\n%s", target, h.logs)
+		}
+	}
+}
+
+// Sums beyond int64 sun are a 422 that says to narrow the window (not a
+// 500 with the fold's error text), on both endpoints and formats; a
+// narrower window reconciles. 93 orders at just under the ingest bound of
+// 10^17 sun each pass MaxInt64 together; each order's own sum fits.
+func TestBillingOverflowIs422(t *testing.T) {
+	const money = 99_999_999_999_999_999
+	for name, open := range billingStores() {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			h := newBillingHarness(t, st)
+			start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+			for i := range 93 {
+				h.clock.set(start.Add(time.Duration(i) * time.Minute))
+				body := fmt.Appendf(nil, `{"orderId":"OVF%03d","state":1,"totalDelegateNums":1,"orderMoney":%d}`, i, money)
+				req := httptest.NewRequest(http.MethodPost, "/v1/callbacks/energy", bytes.NewReader(body))
+				rec := httptest.NewRecorder()
+				h.srv.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					t.Fatalf("callback %d: %d %s", i, rec.Code, rec.Body)
+				}
+			}
+			for _, c := range []struct{ method, target string }{
+				{"GET", "/v1/billing/reconciliation"},
+				{"GET", "/v1/billing/reconciliation?format=csv"},
+				{"POST", "/v1/billing/statements"},
+			} {
+				rec := h.do(t, c.method, c.target, "", []byte("orderId,hash,amountSun\n"))
+				var p problem
+				if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != http.StatusUnprocessableEntity ||
+					rec.Header().Get("Content-Type") != "application/problem+json" ||
+					p.Detail != "the window's sums exceed int64 sun; narrow it with from and to" {
+					t.Errorf("%s %s: %d %s, want 422 problem", c.method, c.target, rec.Code, rec.Body)
+				}
+			}
+			// The first 46 orders fit.
+			to := start.Add(46 * time.Minute).Format(time.RFC3339)
+			rec := h.do(t, http.MethodGet, "/v1/billing/reconciliation?to="+to, "", nil)
+			var rep billing.Report
+			if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil || rec.Code != 200 ||
+				rep.Totals.Orders != 46 || rep.Totals.ChargedSun != 46*money {
+				t.Fatalf("narrower window: %d %s", rec.Code, rec.Body)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@
 //
 // Errors are mapped to HTTP status codes in one place per surface:
 // callbackStatus for the platforms' endpoints (answered in the platforms'
-// {"code","msg"} shape) and problemStatus for queries (RFC 9457
-// application/problem+json).
+// {"code","msg"} shape) and queryError for queries (RFC 9457
+// application/problem+json; billingError adds the billing fold's errors).
+// A 500 never carries the error's text: internalError logs it instead.
 package api

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -109,7 +111,9 @@ func newHarness(t testing.TB, b backend, cfg api.Config) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(cfg, api.Deps{Appender: app, Store: st, Quarantine: q, ReadModels: reader, Projections: runner})
+	// Warnings and errors only: the access log would bury them.
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := api.New(cfg, api.Deps{Appender: app, Store: st, Quarantine: q, ReadModels: reader, Projections: runner, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

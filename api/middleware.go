@@ -3,12 +3,43 @@ package api
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 )
 
-// recoverer turns a panic in a handler into a 500 and a log line: no panic reaches a client.
+// accessLevel is the level of the access log: on by default (cmd's
+// TIDEMARK_LOG_LEVEL=info), off with warn.
+const accessLevel = slog.LevelInfo
+
+// accessLog writes one line per request: method, route pattern (not the
+// path, so no ids and a bounded set of values), status, body bytes,
+// duration and remote address. Never the query (it may carry the car-wash
+// ?token=), headers (bearer tokens) or bodies.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.log.Enabled(r.Context(), accessLevel) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern // set by the mux on this very request
+		if route == "" {
+			route = "unmatched"
+		}
+		s.log.LogAttrs(r.Context(), accessLevel, "http request",
+			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", rec.code),
+			slog.Int64("bytes", rec.bytes), slog.Duration("duration", time.Since(start)),
+			slog.String("remote", s.remoteAddr(r)))
+	})
+}
+
+// recoverer turns a panic in a handler into a 500 and a log line: no panic
+// (nor its value) reaches a client. Callbacks get their platforms' shape.
 func (s *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -16,7 +47,11 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler { //nolint:errorlint // a recovered panic value, not a returned error
 					panic(v)
 				}
-				s.log.Error("panic in handler", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				s.log.Error("panic in handler", "route", r.Pattern, "panic", v, "stack", string(debug.Stack()))
+				if isCallback(r.URL.Path) {
+					writeCallbackError(w, http.StatusInternalServerError, "internal error")
+					return
+				}
 				writeProblem(w, http.StatusInternalServerError, "internal error")
 			}
 		}()

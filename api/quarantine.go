@@ -110,7 +110,13 @@ func (s *Server) queryError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", itoa(int64(s.cfg.RetryAfter.Seconds())))
 		writeProblem(w, http.StatusServiceUnavailable, "the store is unavailable")
 	default:
-		s.log.Error("query failed", "path", r.URL.Path, "err", err)
-		writeProblem(w, http.StatusInternalServerError, "internal error")
+		s.internalError(w, r, "query failed", err)
 	}
+}
+
+// internalError logs err and answers a 500 whose detail never carries the
+// error's text (it may name hosts, tables or data): the log has it.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, msg string, err error) {
+	s.log.Error(msg, "route", r.Pattern, "err", err)
+	writeProblem(w, http.StatusInternalServerError, "internal error")
 }

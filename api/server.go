@@ -42,8 +42,21 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.limiter = newTokenBucket(cfg.RateLimit, cfg.RateBurst, deps.Clock.Now)
 	}
 	s.routes()
-	s.handler = s.recoverer(s.mux)
+	s.handler = s.accessLog(s.recoverer(s.mux))
+	s.warnAuth()
 	return s, nil
+}
+
+// warnAuth says at startup which endpoints the configuration leaves open or
+// closed (api.md): read endpoints without a read token are open, even when
+// an admin token is set, and admin endpoints without an admin token answer 403.
+func (s *Server) warnAuth() {
+	if len(s.cfg.ReadTokens) == 0 {
+		s.log.Warn("read endpoints are open: no read token is configured (TIDEMARK_READ_TOKENS)")
+	}
+	if len(s.cfg.AdminTokens) == 0 {
+		s.log.Warn("admin endpoints are disabled: no admin token is configured (TIDEMARK_ADMIN_TOKENS); rebuild, quarantine and the event log answer 403")
+	}
 }
 
 // route is one endpoint: the mux pattern, who may call it, and what the
@@ -75,7 +88,7 @@ func (s *Server) routes() {
 			h = s.admin(h)
 		}
 		pattern := rt.method + " " + rt.path
-		if !strings.HasPrefix(rt.path, "/v1/callbacks/") { // callbacks have metrics of their own
+		if !isCallback(rt.path) { // callbacks have metrics of their own
 			h = s.counted(pattern, h)
 		}
 		s.mux.HandleFunc(pattern, h)
@@ -83,6 +96,10 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /openapi.json", s.counted("GET /openapi.json", s.handleOpenAPI))
 }
+
+// isCallback reports whether path is one of the platforms' callback
+// endpoints, which answer in their {"code","msg"} shape.
+func isCallback(path string) bool { return strings.HasPrefix(path, "/v1/callbacks/") }
 
 // counted counts a route's answers by status code (tidemark_http_requests_total).
 func (s *Server) counted(route string, h http.HandlerFunc) http.HandlerFunc {
@@ -93,15 +110,23 @@ func (s *Server) counted(route string, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// statusRecorder remembers the status a handler answered.
+// statusRecorder remembers the status a handler answered and counts the
+// body bytes it wrote.
 type statusRecorder struct {
 	http.ResponseWriter
-	code int
+	code  int
+	bytes int64
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	r.code = code
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.
