@@ -36,8 +36,10 @@ type Orders struct{}
 func (Orders) Name() string { return "orders" }
 
 // Version implements Projection. Version 2 stores the order document
-// once, in doc, and no longer inside state too.
-func (Orders) Version() int { return 2 }
+// once, in doc, and no longer inside state too. Version 3 keeps a snapshot
+// field the snapshot callback lacks from the greatest callback that sent it
+// (it was blanked: state "unknown", address "").
+func (Orders) Version() int { return 3 }
 
 // Tables implements Projection.
 func (Orders) Tables() []*Table { return []*Table{ordersTable} }

@@ -65,7 +65,7 @@ func TestStatusJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"name":"devices","version":2,"codeVersion":1,"status":"catching_up","leader":true,"position":"7.40","headPosition":"9.50","lagEvents":10,"lagSeconds":1.5,"lastError":null,"rebuild":null}`
+	want := `{"name":"devices","version":2,"codeVersion":1,"status":"catching_up","leader":true,"position":"7.40","headPosition":"9.50","lagEvents":10,"lagSeconds":1.5,"lastError":null,"poisonEvents":0,"lastPoison":null,"rebuild":null}`
 	if string(b) != want {
 		t.Errorf("status JSON:\n%s\nwant\n%s", b, want)
 	}

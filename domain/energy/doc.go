@@ -26,10 +26,16 @@
 //     literal); receiveAddress, hash, bandwidthHash and
 //     triggerTransactionId must be strings.
 //   - Unknown fields are kept in the event's data and ignored by the fold.
+//   - orderMoney is at most MaxOrderMoneySun (100 billion TRX) and
+//     energyNums at most MaxEnergyNums, so no single callback can make an
+//     order's int64 sums overflow; larger values are refused (422, rule max).
 //
 // The fold (Evolve): snapshot fields come from the callback with the
 // greatest totalDelegateNums, ties to the greater log position, then the
-// greater event id; state 2 is final; aggregates count distinct event ids;
+// greater event id. A snapshot field that callback did not send (null, ""
+// or absent) keeps the value of the greatest callback that did, so a
+// callback without state leaves a delegating order delegating; state is
+// "unknown" (code -1) only while no callback has sent one. State 2 is final; aggregates count distinct event ids;
 // lastCallbackAt is the greatest Metadata.ReceivedAt (RecordedAt when
 // unset), formatted RFC 3339 in UTC. A delegation number counts as observed
 // when some callback carries it as totalDelegateNums.

@@ -82,11 +82,7 @@ func Evolve(s OrderState, e domain.Event) (OrderState, error) {
 		o.Delegations++
 	}
 
-	if next.SnapshotEventID == "" || snapshotLess(next.SnapshotTotal, next.SnapshotPosition, next.SnapshotEventID,
-		c.TotalDelegateNums, e.Position, id) {
-		next.SnapshotTotal, next.SnapshotPosition, next.SnapshotEventID = c.TotalDelegateNums, e.Position, id
-		takeSnapshot(o, &c)
-	}
+	mergeSnapshot(&next, &c, snapKey{c.TotalDelegateNums, e.Position, id})
 	if rec.Deleted {
 		next.Deleted = true
 	}
@@ -107,35 +103,120 @@ func Evolve(s OrderState, e domain.Event) (OrderState, error) {
 	return next, nil
 }
 
-// snapshotLess orders snapshot candidates: totalDelegateNums, then log
+// snapKey orders snapshot candidates: totalDelegateNums, then log
 // position, then event id (only ties of positions, e.g. unstored events).
-func snapshotLess(t1 int64, p1 domain.Position, id1 string, t2 int64, p2 domain.Position, id2 string) bool {
-	if t1 != t2 {
-		return t1 < t2
-	}
-	if p1 != p2 {
-		return p1.Less(p2)
-	}
-	return id1 < id2
+type snapKey struct {
+	total int64
+	pos   domain.Position
+	id    string
 }
 
-// takeSnapshot copies the snapshot fields of c into o.
-func takeSnapshot(o *Order, c *Callback) {
-	o.OutTradeNo = c.OutTradeNo
-	o.ReceiveAddress = c.ReceiveAddress
-	o.StateCode = -1
-	if c.Has(FieldState) {
-		o.StateCode = c.State
+func (a snapKey) less(b snapKey) bool {
+	if a.total != b.total {
+		return a.total < b.total
 	}
-	o.AutoType = c.AutoType
-	o.Payment = c.Payment
-	o.Recharge = c.Recharge
-	o.ResourceType = c.ResourceType
-	o.Source = c.Source
-	o.MaxDelegateNums = c.MaxDelegateNums
+	if a.pos != b.pos {
+		return a.pos.Less(b.pos)
+	}
+	return a.id < b.id
+}
+
+// Snapshot fields other than the numeric Field* ones: the two strings, sent
+// when not empty.
+const (
+	fieldOutTradeNo Fields = FieldOrderMoney << (1 + iota)
+	fieldReceiveAddress
+)
+
+// snapshotFields are the Order fields a callback sets (domain.md §2), but
+// totalDelegateNums, which is the snapshot key itself.
+var snapshotFields = [...]struct {
+	bit  Fields
+	copy func(o *Order, c *Callback)
+}{
+	{fieldOutTradeNo, func(o *Order, c *Callback) { o.OutTradeNo = c.OutTradeNo }},
+	{fieldReceiveAddress, func(o *Order, c *Callback) { o.ReceiveAddress = c.ReceiveAddress }},
+	{FieldState, func(o *Order, c *Callback) { o.StateCode = c.State }},
+	{FieldAutoType, func(o *Order, c *Callback) { o.AutoType = c.AutoType }},
+	{FieldPayment, func(o *Order, c *Callback) { o.Payment = c.Payment }},
+	{FieldRecharge, func(o *Order, c *Callback) { o.Recharge = c.Recharge }},
+	{FieldResourceType, func(o *Order, c *Callback) { o.ResourceType = c.ResourceType }},
+	{FieldSource, func(o *Order, c *Callback) { o.Source = c.Source }},
+	{FieldMaxDelegateNums, func(o *Order, c *Callback) { o.MaxDelegateNums = c.MaxDelegateNums }},
+	{FieldResidue, func(o *Order, c *Callback) { o.Residue = c.Residue }},
+	{FieldDetentionChargeTime, func(o *Order, c *Callback) { o.DetentionChargeTime = c.DetentionChargeTime }},
+}
+
+// sentSnapshotFields is the set of snapshot fields c carries.
+func sentSnapshotFields(c *Callback) Fields {
+	has := c.Present
+	if c.OutTradeNo != "" {
+		has |= fieldOutTradeNo
+	}
+	if c.ReceiveAddress != "" {
+		has |= fieldReceiveAddress
+	}
+	return has
+}
+
+// mergeSnapshot folds c, of key k, into the snapshot fields of s: each
+// field is the value of the greatest-keyed callback that carried it, so
+// the result does not depend on delivery order. s.Older is replaced, never
+// changed in place (Evolve is pure).
+func mergeSnapshot(s *OrderState, c *Callback, k snapKey) {
+	o := &s.Order
+	has := sentSnapshotFields(c)
+	first := s.SnapshotEventID == ""
+	main := snapKey{s.SnapshotTotal, s.SnapshotPosition, s.SnapshotEventID}
+	if first {
+		o.StateCode = -1 // until a callback carries a state
+	}
+	if !first && k.less(main) {
+		// An older callback fills only what the snapshot callback lacked.
+		var older []SnapshotSource
+		for _, f := range snapshotFields {
+			src, ok := s.source(f.bit)
+			if has&f.bit != 0 && (!ok || src.less(k)) {
+				f.copy(o, c)
+				src, ok = k, true
+			}
+			if ok && s.SnapshotHas&f.bit == 0 {
+				older = append(older, SnapshotSource{f.bit, src.total, src.pos, src.id})
+			}
+		}
+		s.Older = older
+		return
+	}
+	// c is the new snapshot callback.
+	var older []SnapshotSource
+	for _, f := range snapshotFields {
+		if has&f.bit != 0 {
+			f.copy(o, c)
+			continue
+		}
+		if src, ok := s.source(f.bit); ok && !first {
+			older = append(older, SnapshotSource{f.bit, src.total, src.pos, src.id})
+		}
+	}
+	s.SnapshotTotal, s.SnapshotPosition, s.SnapshotEventID = k.total, k.pos, k.id
+	s.SnapshotHas, s.Older = has, older
 	o.TotalDelegateNums = c.TotalDelegateNums
-	o.Residue = c.Residue
-	o.DetentionChargeTime = c.DetentionChargeTime
+}
+
+// source is the key of the callback field f's value came from, if any.
+func (s *OrderState) source(f Fields) (snapKey, bool) {
+	if s.SnapshotEventID == "" {
+		return snapKey{}, false
+	}
+	if s.SnapshotHas&f != 0 {
+		return snapKey{s.SnapshotTotal, s.SnapshotPosition, s.SnapshotEventID}, true
+	}
+	for _, fs := range s.Older {
+		if fs.Field == f {
+			return snapKey{fs.Total, fs.Position, fs.EventID}, true
+		}
+	}
+	return snapKey{}, false
 }
 
 // anomalyCount is len(Anomalies(*s)), from the index in O(1).

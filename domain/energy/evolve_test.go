@@ -43,6 +43,54 @@ func TestSnapshotTieGoesToLaterStored(t *testing.T) {
 	}
 }
 
+// A field the snapshot callback lacks keeps the value of the greatest
+// callback that sent it: a callback without state does not make a
+// delegating order "unknown", and one without an address does not blank it.
+func TestSnapshotFieldNotSentKeepsTheLastSentValue(t *testing.T) {
+	const addr = "TUEZSdKsoDHQMeZwihtdoBiN46zxhGWYdH"
+	a := event(t, body(t, map[string]any{"totalDelegateNums": 1, "state": 1, "residue": 9, "receiveAddress": addr, "outTradeNo": "A", "autoType": 1}), 1)
+	b := event(t, body(t, map[string]any{"totalDelegateNums": 2, "residue": 8, "outTradeNo": "B", "receiveAddress": ""}), 2)
+	c := event(t, body(t, map[string]any{"totalDelegateNums": 3, "residue": 7, "state": nil, "payment": 1}), 3)
+	want := func(name string, o Order, w Order) {
+		t.Helper()
+		w.OrderID, w.Callbacks, w.LastCallbackAt = o.OrderID, o.Callbacks, o.LastCallbackAt
+		w.Delegations, w.Anomalies, w.ChargedTrx = o.Delegations, o.Anomalies, o.ChargedTrx
+		if o != w {
+			t.Errorf("%s:\n %+v\nwant\n %+v", name, o, w)
+		}
+	}
+	ab := Order{State: "delegating", StateCode: 1, TotalDelegateNums: 2, Residue: 8, ReceiveAddress: addr, OutTradeNo: "B", AutoType: 1}
+	abc := Order{State: "delegating", StateCode: 1, TotalDelegateNums: 3, Residue: 7, ReceiveAddress: addr, OutTradeNo: "B", AutoType: 1, Payment: 1}
+	for _, order := range [][]domain.Event{{a, b}, {b, a}} {
+		want("a, b", fold(t, order...).Order, ab)
+	}
+	for _, order := range [][]domain.Event{{a, b, c}, {c, b, a}, {b, c, a}, {c, a, b}, {a, c, b}, {b, a, c}} {
+		want("a, b, c", fold(t, order...).Order, abc)
+	}
+	// A later, greater callback that sends the field wins over the older source.
+	d := event(t, body(t, map[string]any{"totalDelegateNums": 4, "state": 0, "outTradeNo": "D"}), 4)
+	abcd := abc
+	abcd.State, abcd.StateCode, abcd.TotalDelegateNums, abcd.OutTradeNo, abcd.Residue = "stopped", 0, 4, "D", 7
+	for _, order := range [][]domain.Event{{a, b, c, d}, {d, c, b, a}, {c, d, a, b}} {
+		want("a, b, c, d", fold(t, order...).Order, abcd)
+	}
+	// The kept sources survive the state's JSON (a projection resumes from it).
+	s := fold(t, c, b)
+	raw, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back OrderState
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	next, err := Evolve(back, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want("resumed from JSON", next.Order, abc)
+}
+
 func TestDeletedIsFinal(t *testing.T) {
 	del := event(t, body(t, map[string]any{"totalDelegateNums": 3, "state": 2, "residue": 0}), 1)
 	later := event(t, body(t, map[string]any{"totalDelegateNums": 5, "state": 1, "residue": 9}), 2)
@@ -80,11 +128,12 @@ func TestAggregatesOverDistinctCallbacks(t *testing.T) {
 		t.Fatal("re-serialised retry has another id")
 	}
 	bRetry.Position = b.Position
-	want := Order{OrderID: "E1", State: "unknown", StateCode: -1, TotalDelegateNums: 2, Callbacks: 4, Delegations: 2,
+	want := Order{OrderID: "E1", State: "unknown", StateCode: -1, TotalDelegateNums: 2, Recharge: 1, Callbacks: 4, Delegations: 2,
 		EnergyTotal: 130000, ChargedSun: 4460000, ChargedTrx: "4.460000", LastCallbackAt: "2026-11-22T11:00:00Z"}
 	for _, order := range [][]domain.Event{{a, b, c, d}, {d, c, b, a, b}, {b, bRetry, a, d, c, a, d}} {
 		o := fold(t, order...).Order
-		// The snapshot is the later-stored of the total-2 callbacks (d).
+		// The snapshot is the later-stored of the total-2 callbacks (d);
+		// recharge, which d lacks, comes from c, the greatest that sent it.
 		if o != want {
 			t.Errorf("order =\n %+v\nwant\n %+v", o, want)
 		}

@@ -57,10 +57,16 @@ type OrderState struct {
 	Order Order `json:"order,omitzero"`
 
 	// The snapshot fields come from the callback with the greatest
-	// (totalDelegateNums, position, event id).
+	// (totalDelegateNums, position, event id): the snapshot callback.
 	SnapshotTotal    int64           `json:"snapshotTotal"`
 	SnapshotPosition domain.Position `json:"snapshotPosition"`
 	SnapshotEventID  string          `json:"snapshotEventId,omitempty"`
+	// SnapshotHas is the snapshot fields the snapshot callback carried. A
+	// field it lacked keeps the value of the greatest callback that did
+	// carry it, whose key Older holds, so a callback that omits a field
+	// never blanks what an earlier one said.
+	SnapshotHas Fields           `json:"snapshotHas,omitempty"`
+	Older       []SnapshotSource `json:"older,omitempty"`
 
 	// Deleted: a callback with state 2 was seen; final.
 	Deleted bool `json:"deleted,omitempty"`
@@ -74,6 +80,15 @@ type OrderState struct {
 	Seen []Seen `json:"seen,omitempty"`
 
 	idx *orderIndex // derived from Seen; rebuilt when absent or stale
+}
+
+// SnapshotSource names the callback a snapshot field's value came from, when
+// that is not the snapshot callback.
+type SnapshotSource struct {
+	Field    Fields          `json:"f"`
+	Total    int64           `json:"t"`
+	Position domain.Position `json:"p"`
+	EventID  string          `json:"e,omitempty"`
 }
 
 // Seen is what the fold keeps of one distinct callback.
