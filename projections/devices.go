@@ -62,7 +62,8 @@ func (Devices) Name() string { return "devices" }
 // Version implements Projection. Version 2 keeps the per-order memory in
 // device_orders instead of in each device's state, and the device document
 // once, in device, and no longer inside state too. Version 3 skips
-// callbacks of unknown types (they were counted in eventCount and version).
+// callbacks of unknown types (they were counted in eventCount and version),
+// and a TDS reading or a volume a callback omits no longer blanks the last one.
 func (Devices) Version() int { return 3 }
 
 // Tables implements Projection.

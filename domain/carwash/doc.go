@@ -22,7 +22,9 @@
 //     MACHINE_UPDATE_STATUS, a string for FA / RT2 / TT1, a string or a
 //     number for ZY. Enum values are never rejected.
 //   - Read model: a value never reported is null; an attribute absent from a
-//     callback keeps its value. onlineChangedAt is the callTime of the report
+//     callback keeps its value (so do each TDS reading, from the latest
+//     upload that sent it, and an order's volumeLeftMl, from its latest
+//     WP1_WORK_FINISH that sent volume). onlineChangedAt is the callTime of the report
 //     online comes from. tunnel is always an object; waterPurifier is null
 //     until a WP1_* callback. parking.raw is status as sent (JSON string or
 //     number; null if absent, status UNKNOWN). lastEntryAt is the greatest

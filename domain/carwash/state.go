@@ -49,7 +49,9 @@ type Stamps struct {
 	LastError   int64 `json:"lastError,omitempty"`
 	Parking     int64 `json:"parking,omitempty"`
 	LastWash    int64 `json:"lastWash,omitempty"`
-	TDS         int64 `json:"tds,omitempty"`
+	TDS         int64 `json:"tds,omitempty"` // latest WP1_UPLOAD_TDS (tdsAt)
+	SourceTds   int64 `json:"sourceTds,omitempty"`
+	CleanTds    int64 `json:"cleanTds,omitempty"`
 	Session     int64 `json:"session,omitempty"` // latest callback of any water-purifier order
 }
 
@@ -59,8 +61,9 @@ type Stamps struct {
 type WaterOrder struct {
 	Status       string `json:"status,omitempty"` // READY, DISPENSING or TIMED_OUT
 	StatusAt     int64  `json:"statusAt,omitempty"`
-	FinishedAt   int64  `json:"finishedAt,omitempty"` // latest WP1_WORK_FINISH; 0 until one is seen
-	VolumeLeftMl *int64 `json:"volumeLeftMl,omitempty"`
+	FinishedAt   int64  `json:"finishedAt,omitempty"`   // latest WP1_WORK_FINISH; 0 until one is seen
+	VolumeLeftMl *int64 `json:"volumeLeftMl,omitempty"` // from the latest finish that sent volume
+	VolumeAt     int64  `json:"volumeAt,omitempty"`
 }
 
 // OrderSet is a set of order ids.

@@ -19,10 +19,13 @@ func applyWater(s *DeviceState, c *Callback) {
 	}
 	t := c.CallTime
 	if c.CallbackType == WP1UploadTDS {
+		// Each reading is the latest upload that carried it; tdsAt is the
+		// latest upload's time.
 		if t >= s.At.TDS {
-			s.At.TDS = t
-			wp.SourceTds, wp.CleanTds, wp.TdsAt = c.SourceTds, c.CleanTds, &t
+			s.At.TDS, wp.TdsAt = t, &t
 		}
+		latestInt(&wp.SourceTds, &s.At.SourceTds, c.SourceTds, t)
+		latestInt(&wp.CleanTds, &s.At.CleanTds, c.CleanTds, t)
 		s.Device.WaterPurifier = &wp
 		return
 	}
@@ -34,9 +37,8 @@ func applyWater(s *DeviceState, c *Callback) {
 		if o.FinishedAt == 0 {
 			wp.DispensesCompleted++
 		}
-		if t >= o.FinishedAt {
-			o.FinishedAt, o.VolumeLeftMl = t, c.Volume
-		}
+		o.FinishedAt = max(o.FinishedAt, t)
+		latestInt(&o.VolumeLeftMl, &o.VolumeAt, c.Volume, t)
 	} else if t >= o.StatusAt {
 		o.Status, o.StatusAt = sessionStatus[c.CallbackType], t
 	}
@@ -56,4 +58,11 @@ func (o WaterOrder) session(orderID string) *Session {
 		return &Session{OrderID: orderID, Status: SessionFinished, VolumeLeftMl: o.VolumeLeftMl, At: o.FinishedAt}
 	}
 	return &Session{OrderID: orderID, Status: o.Status, At: o.StatusAt}
+}
+
+// latestInt sets *dst to v when v was sent and t is at or after *at.
+func latestInt(dst **int64, at *int64, v *int64, t int64) {
+	if v != nil && t >= *at {
+		*dst, *at = v, t
+	}
 }
