@@ -26,6 +26,14 @@
 //     literal); receiveAddress, hash, bandwidthHash and
 //     triggerTransactionId must be strings.
 //   - Unknown fields are kept in the event's data and ignored by the fold.
+//   - Hashes are hex, so the fold compares them without case (delegations,
+//     DUPLICATE_CHARGE), as the statement comparison does; the ledger shows
+//     each as sent.
+//   - The event id covers the whole body, sign included (domain.md §3): a
+//     platform retry repeats the body byte for byte, but the same callback
+//     re-signed with its hex in another case would be a second event (and,
+//     if it charges, a DUPLICATE_CHARGE on reconciliation, not a silent
+//     double count).
 //   - orderMoney is at most MaxOrderMoneySun (100 billion TRX) and
 //     energyNums at most MaxEnergyNums, so no single callback can make an
 //     order's int64 sums overflow; larger values are refused (422, rule max).

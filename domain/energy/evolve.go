@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tidemark/tidemark/domain"
@@ -66,7 +67,8 @@ func Evolve(s OrderState, e domain.Event) (OrderState, error) {
 	o.OrderID = c.OrderID
 	o.ChargedSun, o.ChargedTrx, o.EnergyTotal = chargedSun, FormatTrx(chargedSun), energyTotal
 
-	rec := Seen{EventID: id, Hash: c.Hash, TotalDelegateNums: c.TotalDelegateNums,
+	// A hash is hex: "AB…" and "ab…" are one transaction (as on a statement).
+	rec := Seen{EventID: id, Hash: strings.ToLower(c.Hash), TotalDelegateNums: c.TotalDelegateNums,
 		Charged: c.OrderMoneySun > 0, Deleted: c.Has(FieldState) && c.State == StateDeleted}
 	seen := s.Seen
 	if !tip {

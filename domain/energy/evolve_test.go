@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,6 +138,20 @@ func TestAggregatesOverDistinctCallbacks(t *testing.T) {
 		if o != want {
 			t.Errorf("order =\n %+v\nwant\n %+v", o, want)
 		}
+	}
+}
+
+// Hashes are hex: one transaction whatever the case, as on a statement.
+func TestHashesCompareWithoutCase(t *testing.T) {
+	h := hashOf("tx")
+	a := event(t, body(t, map[string]any{"totalDelegateNums": 1, "hash": h, "orderMoney": 1000000}), 1)
+	b := event(t, body(t, map[string]any{"totalDelegateNums": 2, "hash": strings.ToUpper(h), "orderMoney": 1000000}), 2)
+	s := fold(t, a, b)
+	if s.Order.Delegations != 1 || s.Order.Anomalies != 1 {
+		t.Fatalf("delegations %d anomalies %d, want one delegation and a duplicate charge", s.Order.Delegations, s.Order.Anomalies)
+	}
+	if an := Anomalies(s); len(an) != 1 || an[0].Type != "DUPLICATE_CHARGE" || an[0].Hash != h {
+		t.Fatalf("anomalies %+v", an)
 	}
 }
 
