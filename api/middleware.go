@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// accessLevel is the level of the access log: on by default (cmd's
-// TIDEMARK_LOG_LEVEL=info), off with warn.
-const accessLevel = slog.LevelInfo
+// accessLevel is the level of the access log: Debug, so it is off at the
+// default TIDEMARK_LOG_LEVEL=info. At 5,000 callbacks/s a line each would
+// cost a write(2) per request and fill the disk; metrics count requests.
+const accessLevel = slog.LevelDebug
 
 // accessLog writes one line per request: method, route pattern (not the
 // path, so no ids and a bounded set of values), status, body bytes,

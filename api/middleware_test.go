@@ -66,7 +66,7 @@ func newTestServer(t *testing.T, cfg Config, deps Deps) (*Server, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
 	if deps.Logger == nil {
-		deps.Logger = logs.logger(slog.LevelInfo)
+		deps.Logger = logs.logger(slog.LevelDebug)
 	}
 	s, err := New(cfg, deps)
 	if err != nil {
@@ -117,7 +117,7 @@ func TestAccessLog(t *testing.T) {
 	}
 	for i, r := range reqs {
 		l := lines[i]
-		for k, want := range map[string]any{"level": "INFO", "msg": "http request", "method": r.method, "route": r.route,
+		for k, want := range map[string]any{"level": "DEBUG", "msg": "http request", "method": r.method, "route": r.route,
 			"status": float64(r.status), "bytes": float64(sizes[i]), "remote": "192.0.2.7:4242"} {
 			if l[k] != want {
 				t.Errorf("request %d: %s = %v, want %v", i, k, l[k], want)
@@ -133,13 +133,13 @@ func TestAccessLog(t *testing.T) {
 		}
 	}
 
-	// At Info: a logger set to warn has no access log.
+	// At Debug: a logger set to info (the default) has no access log.
 	quiet := &logBuffer{}
-	s, _ = newTestServer(t, Config{}, Deps{Logger: quiet.logger(slog.LevelWarn)})
+	s, _ = newTestServer(t, Config{}, Deps{Logger: quiet.logger(slog.LevelInfo)})
 	quiet.Reset()
 	serve(s, "GET", "/healthz", "", nil)
 	if quiet.String() != "" {
-		t.Errorf("access log above Info: %s", quiet)
+		t.Errorf("access log above Debug: %s", quiet)
 	}
 }
 
