@@ -8,7 +8,15 @@
 //	tidemark events      export or import the event log
 //	tidemark simulate    send realistic platform callbacks to a URL
 //
-// Configuration comes from TIDEMARK_* variables and flags, read only here.
+// Configuration comes from TIDEMARK_* variables and flags, read only here;
+// a flag wins over its variable, and only the value in effect is read and
+// checked. Every command takes flags only (a stray argument is an error
+// suggesting the flag it was meant for); `tidemark COMMAND -h` lists them
+// with their defaults and variables.
+//
+// Exit status: 0 on success and when help was asked for (-h), 1 when a
+// command fails (bad flags or settings included), 2 for a missing or
+// unknown command.
 package main
 
 import (
@@ -62,7 +70,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			if err := c.run(ctx, args[1:], e); err != nil {
+			if err := c.run(ctx, args[1:], e); err != nil && !isHelp(err) { // -h printed the usage: success
 				fmt.Fprintf(stderr, "tidemark %s: %v\n", c.name, err)
 				return 1
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 
 	"github.com/tidemark/tidemark/domain"
@@ -10,8 +9,7 @@ import (
 
 // cmdMigrate opens the database, which applies every pending migration, and exits.
 func cmdMigrate(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet("migrate", "migrate [flags]\n\nmigrate reads the settings of serve (only the database's matter); each flag is also a TIDEMARK_* variable.", e)
 	cfg, err := LoadConfig(fs, args, e.getenv)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,16 +20,21 @@ import (
 // keeps answering from the old version, or with --until writes a
 // point-in-time copy for analysts without touching the served version.
 func cmdRebuild(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet("rebuild", "rebuild [--projection NAMES] [--until TIME | --list-copies | --drop-copy TIME] [flags]", e)
 	dbURL := fs.String("database-url", envOr(e.getenv, "TIDEMARK_DATABASE_URL", "sqlite://./var/tidemark.db"), "database (env TIDEMARK_DATABASE_URL)")
 	names := fs.String("projection", "", "comma-separated projections to rebuild (default: all: devices, orders, ledger)")
 	until := fs.String("until", "", "RFC 3339 time: build a point-in-time copy of the events recorded up to it instead")
-	memLimit := fs.Int64("memory-limit-mb", 280, "soft limit of the Go heap during the rebuild, in MiB (0: none); trades speed for a smaller peak")
+	memLimit := fs.Int64("memory-limit-mb", 280, "soft limit of the Go heap during the rebuild, in MiB (0: none, max 1048576); trades speed for a smaller peak")
 	listCopies := fs.Bool("list-copies", false, "list the point-in-time copies (of --until) and exit")
 	dropCopy := fs.String("drop-copy", "", "RFC 3339 time: drop the point-in-time copies made with --until at that time (of --projection, default all) and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if err := noArgs(fs, suggestRebuildFlag(fs)); err != nil {
+		return err
+	}
+	if *memLimit < 0 || *memLimit > maxMemLimitMB {
+		return fmt.Errorf("--memory-limit-mb %d: want 0 (none) to %d", *memLimit, maxMemLimitMB)
 	}
 	opts := projections.RebuildOptions{Projections: splitTokens(*names), MemoryLimit: *memLimit << 20}
 	if *until != "" {
@@ -92,6 +98,42 @@ func cmdRebuild(ctx context.Context, args []string, e env) error {
 			r.Projection, what, r.Events, r.Duration.Round(time.Millisecond), strings.Join(r.Tables, ", "), r.Poison)
 	}
 	return nil
+}
+
+// maxMemLimitMB bounds --memory-limit-mb (1 TiB) so that it fits in bytes.
+const maxMemLimitMB = 1 << 20
+
+// suggestRebuildFlag maps a stray argument of rebuild to its flag:
+// projection names to --projection, a time to --until, a URL to
+// --database-url.
+func suggestRebuildFlag(fs *flag.FlagSet) func(string) string {
+	return func(arg string) string {
+		switch {
+		case !flagGiven(fs, "projection") && areProjections(arg):
+			return "--projection " + arg
+		case !flagGiven(fs, "until") && isRFC3339(arg):
+			return "--until " + arg
+		case !flagGiven(fs, "database-url") && strings.Contains(arg, "://"):
+			return "--database-url " + arg
+		}
+		return ""
+	}
+}
+
+// areProjections reports whether s is a comma-separated list of projection names.
+func areProjections(s string) bool {
+	names := splitTokens(s)
+	for _, n := range names {
+		if !slices.ContainsFunc(projections.Default(), func(p projections.Projection) bool { return p.Name() == n }) {
+			return false
+		}
+	}
+	return len(names) > 0
+}
+
+func isRFC3339(s string) bool {
+	_, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil
 }
 
 // progress draws a bar on a terminal and plain lines elsewhere.

@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/tidemark/tidemark/domain"
@@ -25,8 +23,7 @@ import (
 // header row (nothing in it can be compared), or a log that cannot be
 // reconciled (an unreadable event, a sum beyond int64).
 func cmdReconcile(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet("reconcile", "reconcile --statement FILE.csv [--from T] [--to T] [--format csv|json] [--database-url URL]", e)
 	dbURL := fs.String("database-url", envOr(e.getenv, "TIDEMARK_DATABASE_URL", "sqlite://./var/tidemark.db"), "database (env TIDEMARK_DATABASE_URL)")
 	file := fs.String("statement", "", "the platform statement: CSV with a header orderId,hash,amountSun[,time] (required; - reads standard input)")
 	fromFlag := fs.String("from", "", "RFC 3339 receive time, inclusive (default: the beginning)")
@@ -35,8 +32,8 @@ func cmdReconcile(ctx context.Context, args []string, e env) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (usage: tidemark reconcile --statement FILE.csv [--from T] [--to T] [--format csv|json])", fs.Arg(0))
+	if err := noArgs(fs, suggestFlag(fs, "statement")); err != nil {
+		return err
 	}
 	if *file == "" {
 		return errors.New("--statement FILE.csv is required")
@@ -122,10 +119,10 @@ func parseOptionalTime(flagName, v string) (*time.Time, error) {
 // sqliteFileExists refuses a SQLite URL naming no existing file: opening it
 // would create an empty database and report every statement row missing.
 func sqliteFileExists(url string) error {
-	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+	if isPostgresURL(url) {
 		return nil
 	}
-	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
+	path := sqlitePath(url)
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("no database at %s: %w", path, err)
 	}

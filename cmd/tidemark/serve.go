@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,8 +22,7 @@ import (
 )
 
 func cmdServe(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet("serve", "serve [flags]\n\nEvery flag is also the TIDEMARK_* variable named beside it; the flag wins.", e)
 	cfg, err := LoadConfig(fs, args, e.getenv)
 	if err != nil {
 		return err
@@ -51,7 +50,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		DB:            st.DB,
 		BatchSize:     cfg.ProjectionBatch,
 		FlushInterval: cfg.ProjectionFlush,
-		Poison:        projections.PoisonPolicy(cfg.ProjectionPoison),
+		Poison:        projections.PoisonPolicy(strings.ToLower(cfg.ProjectionPoison)),
 		Clock:         clock,
 		Logger:        log,
 		Registry:      reg,

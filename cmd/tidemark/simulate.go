@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -261,8 +263,7 @@ func summarize(lat []time.Duration) latencySummary {
 // reports the answers; with --truth it writes what the read models must
 // show afterwards. It fails when any valid callback was not answered 200.
 func cmdSimulate(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet("simulate", "simulate --url URL [--count N | --duration D] [flags]", e)
 	var o simOptions
 	var truthFile, start, scheme string
 	fs.StringVar(&o.URL, "url", "http://localhost:8080", "base URL of the service")
@@ -290,8 +291,8 @@ func cmdSimulate(ctx context.Context, args []string, e env) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err := noArgs(fs, suggestSimFlag(fs)); err != nil {
+		return err
 	}
 	if o.Count == 0 && o.Duration == 0 {
 		o.Count = 1000
@@ -311,6 +312,9 @@ func cmdSimulate(ctx context.Context, args []string, e env) error {
 		}
 	}
 
+	if err := checkSimFlags(fs, o); err != nil {
+		return err
+	}
 	if err := o.validate(); err != nil {
 		return err
 	}
@@ -333,6 +337,56 @@ func cmdSimulate(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("%d valid callbacks were not answered 200 (the truth does not hold for them)", res.ValidFailed)
 	}
 	return nil
+}
+
+// suggestSimFlag maps a stray argument of simulate to its flag: a URL to
+// --url, a number to --count.
+func suggestSimFlag(fs *flag.FlagSet) func(string) string {
+	return func(arg string) string {
+		if _, err := strconv.Atoi(arg); err == nil {
+			return suggestFlag(fs, "count")(arg)
+		}
+		if strings.Contains(arg, "://") {
+			return suggestFlag(fs, "url")(arg)
+		}
+		return ""
+	}
+}
+
+// checkSimFlags refuses flag values out of range, naming the flag, before
+// runSimulation's own checks (which would replace some by defaults and
+// name none).
+func checkSimFlags(fs *flag.FlagSet, o simOptions) error {
+	unit := func(r float64) bool { return r >= 0 && r <= 1 } // false for NaN
+	checks := []struct {
+		flag string
+		ok   bool
+		want string
+	}{
+		{"devices", o.Sim.Devices >= 0 && o.Sim.Devices <= simulate.MaxDevices, fmt.Sprintf("0 to %d", simulate.MaxDevices)},
+		{"orders", o.Sim.Orders >= 0, "at least 0"},
+		{"devices", o.Sim.Devices > 0 || o.Sim.Orders != 0, "at least 1 with --orders 0 (nothing to simulate)"},
+		{"start", o.Sim.Start.IsZero() || o.Sim.Start.UnixMilli() > 0, "a time after 1970"},
+		{"count", o.Count >= 0, "at least 0"},
+		{"duration", o.Duration >= 0, "at least 0"},
+		{"rate", o.Rate >= 0 && !math.IsInf(o.Rate, 0), "a finite number ≥ 0 (0: as fast as possible)"},
+		{"concurrency", o.Concurrency >= 1, "at least 1"},
+		{"step", o.Sim.Step >= 0, "at least 0"},
+		{"dup-rate", unit(o.Sim.DuplicateRate), "0..1"},
+		{"reserialize-rate", unit(o.Sim.ReserializeRate), "0..1"},
+		{"reorder-rate", unit(o.Sim.ReorderRate), "0..1"},
+		{"reorder-window", o.Sim.ReorderWindow >= 0, "at least 0"},
+		{"bad-rate", unit(o.Sim.BadRate), "0..1"},
+		{"anomaly-rate", unit(o.Sim.AnomalyRate), "0..1"},
+		{"timeout", o.Timeout > 0, "a positive duration"},
+	}
+	var errs []error
+	for _, c := range checks {
+		if !c.ok {
+			errs = append(errs, fmt.Errorf("--%s %s: want %s", c.flag, fs.Lookup(c.flag).Value, c.want))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func writeTruthFile(path string, sim *simulate.Sim) error {

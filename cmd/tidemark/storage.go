@@ -34,8 +34,11 @@ func (s *storage) Close() error { return s.close() }
 // openStorage opens the database named by url: sqlite://PATH (also a bare
 // path or file:PATH) or postgres:// / postgresql://. Migrations run at open.
 func openStorage(ctx context.Context, url string, poll time.Duration, clock domain.Clock) (*storage, error) {
+	if err := checkDatabaseURL(url); err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
 	switch {
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+	case isPostgresURL(url):
 		st, err := postgres.Open(ctx, url, postgres.Options{PollInterval: poll, Clock: clock})
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL: %w", err)
@@ -43,10 +46,7 @@ func openStorage(ctx context.Context, url string, poll time.Duration, clock doma
 		return &storage{Events: st, DB: st.DB(), ReadDB: st.DB(), Dialect: migrations.Postgres,
 			Ping: st.Ping, Interpret: postgres.InterpretError, close: st.Close}, nil
 	default:
-		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
-		if path == "" {
-			return nil, fmt.Errorf("database URL %q names no file", url)
-		}
+		path := sqlitePath(url)
 		st, err := sqlite.Open(ctx, path, sqlite.Options{PollInterval: poll, Clock: clock})
 		if err != nil {
 			return nil, fmt.Errorf("open SQLite %s: %w", path, err)
@@ -55,6 +55,33 @@ func openStorage(ctx context.Context, url string, poll time.Duration, clock doma
 		return &storage{Events: st, DB: st.DB(), ReadDB: st.ReaderDB(), Dialect: migrations.SQLite,
 			Ping: ping, Interpret: sqlite.InterpretError, close: st.Close}, nil
 	}
+}
+
+func isPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// sqlitePath is the file a SQLite database URL names.
+func sqlitePath(url string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "file:")
+}
+
+// checkDatabaseURL refuses a URL openStorage would misread: empty, a
+// SQLite URL naming no file, or another scheme (postgre://... would
+// otherwise open a SQLite file of that name).
+func checkDatabaseURL(url string) error {
+	scheme, _, hasScheme := strings.Cut(url, "://")
+	switch {
+	case url == "":
+		return errors.New("empty: want sqlite://PATH or postgres://...")
+	case isPostgresURL(url):
+		return nil
+	case hasScheme && scheme != "sqlite" && scheme != "file":
+		return fmt.Errorf("%q: unknown scheme %s://, want sqlite://PATH or postgres://...", redactURL(url), scheme)
+	case sqlitePath(url) == "":
+		return fmt.Errorf("%q names no file", url)
+	}
+	return nil
 }
 
 // openStorageFor opens the database and, when esURL is set, keeps the event
