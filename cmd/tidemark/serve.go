@@ -171,12 +171,7 @@ func warnings(cfg Config, log *slog.Logger) {
 	if cfg.EnergySecret == "" || cfg.EnergySignScheme == string(energy.SchemeNone) {
 		log.Warn("energy callback signatures are NOT checked (no TIDEMARK_ENERGY_SECRET): events are marked unverified")
 	}
-	if cfg.AdminTokens == "" {
-		log.Warn("admin endpoints are disabled (no TIDEMARK_ADMIN_TOKENS): rebuild, quarantine and the event log answer 403")
-	}
-	if cfg.ReadTokens == "" && cfg.AdminTokens == "" {
-		log.Warn("read endpoints are open (no TIDEMARK_READ_TOKENS)")
-	}
+	// The token warnings come from api.New, which knows what it serves.
 }
 
 func displayAddr(a net.Addr) string {
