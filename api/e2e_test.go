@@ -160,6 +160,15 @@ func TestEndToEndQueries(t *testing.T) {
 		if a.status != 404 {
 			t.Errorf("asOf before any event: %d", a.status)
 		}
+		// A device only an unknown callback type named is stored, not projected.
+		for _, u := range []string{"/v1/devices/777001", "/v1/devices/777001?asOf=2999-01-01T00:00:00Z"} {
+			if a := get(t, h.url+u, ""); a.status != 404 {
+				t.Errorf("%s: %d %s, want 404", u, a.status, a.body)
+			}
+		}
+		if a := get(t, h.url+"/v1/devices/777001/events", ""); a.status != 200 || !strings.Contains(string(a.body), "machine new thing") {
+			t.Errorf("the unknown callback is not among the device's events: %d %s", a.status, a.body)
+		}
 		a = get(t, h.url+"/v1/devices/123456?asOf=2999-01-01T00:00:00Z", "")
 		checkAgainstDoc(t, doc, "GET", "/v1/devices/{iotId}", a.body)
 		fieldsEqual(t, "device asOf the future", decodeJSON(t, a), map[string]any{"version": 6.0, "washesCompleted": 2.0, "online": true})

@@ -224,10 +224,11 @@ func (s *Server) deviceAsOf(ctx context.Context, iotID int64, asOf time.Time) (c
 	if err != nil {
 		return carwash.DeviceState{}, err
 	}
-	if len(events) == 0 {
-		return carwash.DeviceState{}, fmt.Errorf("device %d as of %s: %w", iotID, asOf.Format(time.RFC3339), domain.ErrNotFound)
+	st, err := carwash.Fold(iotID, events)
+	if err == nil && st.Device.Version == 0 { // no event, or only ones the read model skips
+		err = fmt.Errorf("device %d as of %s: %w", iotID, asOf.Format(time.RFC3339), domain.ErrNotFound)
 	}
-	return carwash.Fold(iotID, events)
+	return st, err
 }
 
 // deviceEvents returns a device's events in log order: its own stream plus
