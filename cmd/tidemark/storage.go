@@ -73,11 +73,11 @@ func checkDatabaseURL(url string) error {
 	scheme, _, hasScheme := strings.Cut(url, "://")
 	switch {
 	case url == "":
-		return errors.New("empty: want sqlite://PATH or postgres://...")
+		return errors.New("empty: want sqlite://PATH or postgres://HOST/DB")
 	case isPostgresURL(url):
 		return nil
 	case hasScheme && scheme != "sqlite" && scheme != "file":
-		return fmt.Errorf("%q: unknown scheme %s://, want sqlite://PATH or postgres://...", redactURL(url), scheme)
+		return fmt.Errorf("%q: unknown scheme %s://, want sqlite://PATH or postgres://HOST/DB", redactURL(url), scheme)
 	case sqlitePath(url) == "":
 		return fmt.Errorf("%q names no file", url)
 	}
