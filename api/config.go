@@ -74,5 +74,23 @@ type Deps struct {
 	Registry    *prometheus.Registry // metrics are registered here and served at /metrics
 	// Ready reports whether the service can take traffic (store reachable,
 	// migrations applied, projections not failed); nil means always ready.
+	// /readyz is unauthenticated, so it answers only the Reason of a
+	// *NotReady (else "not ready") and logs the whole error.
 	Ready func(ctx context.Context) error
 }
+
+// NotReady is a Ready error: Reason is safe to show anyone ("store
+// unreachable"); Err, the cause, may name hosts or SQL and is only logged.
+type NotReady struct {
+	Reason string
+	Err    error
+}
+
+func (e *NotReady) Error() string {
+	if e.Err == nil {
+		return e.Reason
+	}
+	return e.Reason + ": " + e.Err.Error()
+}
+
+func (e *NotReady) Unwrap() error { return e.Err }

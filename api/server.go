@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -144,7 +145,12 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.deps.Ready != nil {
 		if err := s.deps.Ready(r.Context()); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, statusAnswer{Status: "unavailable", Reason: err.Error()})
+			reason := "not ready"
+			if nr, ok := errors.AsType[*NotReady](err); ok {
+				reason = nr.Reason
+			}
+			s.log.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, statusAnswer{Status: "unavailable", Reason: reason})
 			return
 		}
 	}

@@ -95,21 +95,21 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		Registry:    reg,
 		Ready: func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
-				return fmt.Errorf("store unreachable: %w", err)
+				return &api.NotReady{Reason: "store unreachable", Err: err}
 			}
 			if readDB != st.ReadDB {
 				if err := readDB.PingContext(ctx); err != nil {
-					return fmt.Errorf("read database unreachable: %w", err)
+					return &api.NotReady{Reason: "read database unreachable", Err: err}
 				}
 			}
 			if n, err := migrations.Pending(ctx, st.DB.DB, st.Dialect); err != nil {
-				return fmt.Errorf("migrations: %w", err)
+				return &api.NotReady{Reason: "migrations cannot be read", Err: err}
 			} else if n > 0 {
-				return fmt.Errorf("migrations pending: %d", n)
+				return &api.NotReady{Reason: fmt.Sprintf("migrations pending: %d", n)}
 			}
 			for _, p := range runner.Status() {
 				if p.State == projections.StateFailed {
-					return fmt.Errorf("projection %s failed: %s", p.Name, p.LastError)
+					return &api.NotReady{Reason: "projection " + p.Name + " failed", Err: errors.New(p.LastError)}
 				}
 			}
 			return nil
