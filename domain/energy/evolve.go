@@ -149,9 +149,18 @@ var snapshotFields = [...]struct {
 	{FieldDetentionChargeTime, func(o *Order, c *Callback) { o.DetentionChargeTime = c.DetentionChargeTime }},
 }
 
+// snapshotMask is the bits of snapshotFields.
+var snapshotMask = func() Fields {
+	var m Fields
+	for _, f := range snapshotFields {
+		m |= f.bit
+	}
+	return m
+}()
+
 // sentSnapshotFields is the set of snapshot fields c carries.
 func sentSnapshotFields(c *Callback) Fields {
-	has := c.Present
+	has := c.Present & snapshotMask
 	if c.OutTradeNo != "" {
 		has |= fieldOutTradeNo
 	}
