@@ -85,6 +85,18 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, source string) {
 		return
 	}
 	res, err := s.appendAccepted(r.Context(), acc, raw, meta)
+	if errors.Is(err, domain.ErrInvalidEvent) {
+		// The store refuses this event for good (e.g. a value over an index's
+		// size limit): a retry cannot succeed, so it is a 422, quarantined.
+		s.log.Warn("the store refused the event; answering 422", "source", source, "stream", acc.Stream, "err", err)
+		if qerr := s.quarantine(r.Context(), source, raw, r, meta, http.StatusUnprocessableEntity, err); qerr != nil {
+			s.log.Error("quarantine write failed; answering 503 so the platform retries", "source", source, "err", qerr)
+			s.unavailable(w, source, start)
+			return
+		}
+		s.reject(w, source, "invalid", http.StatusUnprocessableEntity, "the event store cannot keep this callback", start)
+		return
+	}
 	if err != nil {
 		s.log.Warn("append failed; answering 503", "source", source, "stream", acc.Stream, "err", err)
 		s.unavailable(w, source, start)

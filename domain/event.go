@@ -44,3 +44,10 @@ const (
 	SignatureUnverified = "unverified" // no secret configured: not checked
 	SignatureNone       = "none"       // the source has no signature (car-wash)
 )
+
+// MaxIDLen bounds, in bytes, the ids a callback names that become keys of
+// the log or the read models: an energy orderId (its stream), a car-wash
+// orderId (a device's order rows). Indexes have a row-size limit
+// (PostgreSQL's btree: about 2.7 kB), so a longer id could never be stored;
+// it is refused at the door (422, quarantined) instead.
+const MaxIDLen = 128

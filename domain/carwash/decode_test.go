@@ -148,6 +148,8 @@ func TestDecodeRejectsInvalidPayloads(t *testing.T) {
 		"iotidlist_not_array":           {"iotIdList", "array"},
 		"iotidlist_element_text":        {"iotIdList[1]", "integer"},
 		"iotidlist_none_routable":       {"iotIdList", "routable"},
+		"orderid_too_long":              {"orderId", "max"},
+		"orderidlist_element_too_long":  {"orderIdList[1]", "max"},
 		"orderid_missing":               {"orderId", "required"},
 		"orderid_empty":                 {"orderId", "required"},
 		"orderid_number":                {"orderId", "string"},

@@ -31,7 +31,7 @@ type fleetRules struct {
 }
 
 type orderRules struct {
-	OrderID string `json:"orderId" validate:"required"`
+	OrderID string `json:"orderId" validate:"required,max=128"` // domain.MaxIDLen
 }
 
 var validate = newValidator()
@@ -78,7 +78,7 @@ func typeHolds(spec typeSpec, c *Callback, hasIotID bool) bool {
 	if spec.has(fIotIDList) && !routable(c.IotIDList) {
 		return false
 	}
-	return !spec.needOrder || c.OrderID != ""
+	return !spec.needOrder || (c.OrderID != "" && len(c.OrderID) <= domain.MaxIDLen)
 }
 
 func checkEnvelope(callTime int64, hasCallTime bool, callbackType string) error {
@@ -149,6 +149,8 @@ func message(name string, fe validator.FieldError, callbackType string) string {
 		return fmt.Sprintf("%s must be greater than %s (got %v)", name, fe.Param(), fe.Value())
 	case "min":
 		return name + " must not be empty"
+	case "max":
+		return fmt.Sprintf("%s must be at most %s bytes long (got %d)", name, fe.Param(), len(fmt.Sprint(fe.Value())))
 	case "routable":
 		return fmt.Sprintf("%s must hold at least one positive device id (got %v)", name, truncate(fe.Value()))
 	}

@@ -204,6 +204,11 @@ func stringListValue(name string, v []byte) ([]string, *domain.ValidationError) 
 			bad = kindError(elemName(name, i), "string", "a string", e)
 			return bad
 		}
+		if len(s) > domain.MaxIDLen { // an order id: a key of the device's order rows
+			bad = &domain.ValidationError{Field: elemName(name, i), Rule: "max",
+				Message: fmt.Sprintf("%s must be at most %d bytes long (got %d)", elemName(name, i), domain.MaxIDLen, len(s))}
+			return bad
+		}
 		out = append(out, s)
 		return nil
 	})

@@ -151,6 +151,9 @@ func validateCallback(c *Callback) error {
 		msg, ok = "must be one of "+strings.Join(strings.Fields(fe.Param()), ", "), true
 	case "max":
 		msg, ok = fmt.Sprintf("must be at most %s (got %v)", fe.Param(), fe.Value()), true
+		if s, isString := fe.Value().(string); isString {
+			msg = fmt.Sprintf("must be at most %s bytes long (got %d)", fe.Param(), len(s))
+		}
 	}
 	if !ok {
 		msg = "breaks rule " + rule
@@ -163,7 +166,7 @@ func validateCallback(c *Callback) error {
 // false, validateCallback finds and words the broken rule. It must never
 // admit what validateCallback rejects (TestRulesHoldAgreesWithValidator).
 func rulesHold(c *Callback) bool {
-	if strings.TrimSpace(c.OrderID) == "" ||
+	if strings.TrimSpace(c.OrderID) == "" || len(c.OrderID) > domain.MaxIDLen ||
 		(c.ReceiveAddress != "" && !ValidAddress(c.ReceiveAddress)) ||
 		(c.TriggerTransactionID != "" && c.TriggerTransactionID != triggerFirst && !ValidTxHash(c.TriggerTransactionID)) ||
 		(c.Hash != "" && !ValidTxHash(c.Hash)) ||

@@ -97,6 +97,7 @@ func TestDecodeInvalidTestdata(t *testing.T) {
 	want := map[string][2]string{ // file → field, rule; "" rule = malformed (400)
 		"orderid_missing.json":         {"orderId", "required"},
 		"orderid_blank.json":           {"orderId", "required"},
+		"orderid_too_long.json":        {"orderId", "max"},
 		"orderid_object.json":          {"orderId", "string"},
 		"state_out_of_range.json":      {"state", "enum"},
 		"recharge_out_of_range.json":   {"recharge", "enum"},

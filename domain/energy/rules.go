@@ -14,7 +14,7 @@ import (
 // a nil pointer is a field that was not sent. Field order is the
 // platform document's, so the first error is the first field in it.
 type callbackRules struct {
-	OrderID              string `json:"orderId" validate:"notblank"`
+	OrderID              string `json:"orderId" validate:"notblank,max=128"` // domain.MaxIDLen
 	ReceiveAddress       string `json:"receiveAddress" validate:"omitempty,tron_address"`
 	Residue              *int64 `json:"residue" validate:"omitnil,min=0"`
 	TriggerTransactionID string `json:"triggerTransactionId" validate:"omitempty,trigger_tx"`
