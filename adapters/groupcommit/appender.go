@@ -2,6 +2,7 @@ package groupcommit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -288,6 +289,15 @@ func (a *Appender) flush(batch []*call) {
 	if err == nil && (len(results) != len(batch) || len(errs) != len(batch)) {
 		err = fmt.Errorf("groupcommit: store returned %d results and %d errors for %d requests",
 			len(results), len(errs), len(batch))
+	}
+	if err != nil && len(batch) > 1 && errors.Is(err, domain.ErrInvalidEvent) {
+		// One request the store refuses for good failed the whole
+		// transaction (nothing was written): write each alone, so only that
+		// one fails and its batch-mates are stored.
+		for _, c := range batch {
+			a.flush([]*call{c})
+		}
+		return
 	}
 	for i, c := range batch {
 		if err != nil {

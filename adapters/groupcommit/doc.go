@@ -21,7 +21,9 @@
 // Outcomes: each caller gets its own result or error (a conflicting request
 // fails alone, the store rolls it back to its savepoint); a batch-level error
 // (the transaction failed, nothing written) is returned to every caller of
-// that batch.
+// that batch, except domain.ErrInvalidEvent: a request the store refuses for
+// good is not allowed to fail the others, so the batch is written again one
+// request at a time and only the refused one fails.
 //
 // Cancellation: a request is claimed atomically either by the flusher (when
 // it joins a batch) or by its caller (when the caller's ctx ends first). A

@@ -3,8 +3,14 @@ package postgres
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/tidemark/tidemark/adapters/groupcommit"
 	"github.com/tidemark/tidemark/domain"
 )
 
@@ -83,4 +89,51 @@ func TestAppendBatchFailuresStayAlone(t *testing.T) {
 	}
 	// The stream table agrees with the log: the next append expects 3.
 	mustAppend(t, s, domain.AppendRequest{Stream: "a", Expected: 3, Events: []domain.NewEvent{ev(newID(), "t", `{}`)}})
+}
+
+// A request the store refuses for good (a stream name over the btree row
+// limit) fails alone under group commit: its batch-mates are stored, and
+// it is ErrInvalidEvent (a 422 to the platform), not ErrUnavailable.
+func TestGroupCommitIsolatesARefusedRequest(t *testing.T) {
+	t.Parallel()
+	s, _ := freshStore(t)
+	gc := groupcommit.New(s, groupcommit.Options{MaxBatch: 64, MaxWait: 50 * time.Millisecond})
+	defer gc.Close()
+	// Random letters: a repetitive name would compress under the limit.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	for range 4000 {
+		b.WriteByte(byte('a' + rnd.IntN(26)))
+	}
+	long := "energy.order-" + b.String()
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		stream := fmt.Sprintf("ok-%d", i)
+		if i == 7 {
+			stream = long
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = gc.Append(ctxT(t), domain.AppendRequest{Stream: stream, Expected: domain.AnyVersion,
+				Events: []domain.NewEvent{ev(newID(), "t.x", `{}`)}})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 7 {
+			if !errors.Is(err, domain.ErrInvalidEvent) || errors.Is(err, domain.ErrUnavailable) {
+				t.Errorf("the long stream: err = %v, want ErrInvalidEvent", err)
+			}
+		} else if err != nil {
+			t.Errorf("request %d failed with its batch-mate: %v", i, err)
+		}
+	}
+	all, err := s.ReadAll(ctxT(t), domain.Start, 0)
+	if err != nil || len(all) != 19 {
+		t.Fatalf("stored %d events (%v), want 19", len(all), err)
+	}
+	// The pool's connections still work after the refused statement.
+	mustAppend(t, s, domain.AppendRequest{Stream: "after", Expected: domain.NoStream, Events: []domain.NewEvent{ev(newID(), "t.x", `{}`)}})
 }

@@ -62,7 +62,8 @@ func interpretError(err error) error {
 		case code == "23505" && pgErr.ConstraintName == constraintStreamVersion:
 			return fmt.Errorf("%w: %w", domain.ErrWrongExpectedVersion, err)
 		case strings.HasPrefix(code, "22"), // data exception: bad JSON, bad UUID, NUL in text
-			code == "23502", code == "23514": // not null, check
+			code == "23502", code == "23514", // not null, check
+			code == "54000": // program limit exceeded: a value over an index's row size
 			return fmt.Errorf("%w: %w", domain.ErrInvalidEvent, err)
 		}
 		return err
