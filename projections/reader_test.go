@@ -159,7 +159,7 @@ func TestReaderFiltersAndCursors(t *testing.T) {
 			t.Errorf("orders of %s = %v", addr, got)
 		}
 		o, err := rd.Order(ctx, "E1")
-		if err != nil || o.ChargedSun != 5000000 || o.ChargedTrx != "5.000000" || o.Callbacks != 3 || o.StateCode != 1 {
+		if err != nil || o.ChargedSun != 5000000 || o.ChargedTrx != "5.000000" || o.Callbacks != 3 || o.StateCode == nil || *o.StateCode != 1 {
 			t.Errorf("order E1: %+v %v", o, err)
 		}
 		le, err := rd.Ledger(ctx, "E1")

@@ -42,8 +42,8 @@
 // greatest totalDelegateNums, ties to the greater log position, then the
 // greater event id. A snapshot field that callback did not send (null, ""
 // or absent) keeps the value of the greatest callback that did, so a
-// callback without state leaves a delegating order delegating; state is
-// "unknown" (code -1) only while no callback has sent one. State 2 is final; aggregates count distinct event ids;
+// callback without state leaves a delegating order delegating; state and
+// stateCode are null only while no callback has sent one. State 2 is final; aggregates count distinct event ids;
 // lastCallbackAt is the greatest Metadata.ReceivedAt (RecordedAt when
 // unset), formatted RFC 3339 in UTC. A delegation number counts as observed
 // when some callback carries it as totalDelegateNums.

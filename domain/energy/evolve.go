@@ -89,9 +89,8 @@ func Evolve(s OrderState, e domain.Event) (OrderState, error) {
 		next.Deleted = true
 	}
 	if next.Deleted {
-		o.StateCode = StateDeleted
+		o.SetState(StateDeleted)
 	}
-	o.State = StateName(o.StateCode)
 
 	at := e.Metadata.ReceivedAt
 	if at.IsZero() {
@@ -138,7 +137,7 @@ var snapshotFields = [...]struct {
 }{
 	{fieldOutTradeNo, func(o *Order, c *Callback) { o.OutTradeNo = c.OutTradeNo }},
 	{fieldReceiveAddress, func(o *Order, c *Callback) { o.ReceiveAddress = c.ReceiveAddress }},
-	{FieldState, func(o *Order, c *Callback) { o.StateCode = c.State }},
+	{FieldState, func(o *Order, c *Callback) { o.SetState(c.State) }},
 	{FieldAutoType, func(o *Order, c *Callback) { o.AutoType = c.AutoType }},
 	{FieldPayment, func(o *Order, c *Callback) { o.Payment = c.Payment }},
 	{FieldRecharge, func(o *Order, c *Callback) { o.Recharge = c.Recharge }},
@@ -179,9 +178,6 @@ func mergeSnapshot(s *OrderState, c *Callback, k snapKey) {
 	has := sentSnapshotFields(c)
 	first := s.SnapshotEventID == ""
 	main := snapKey{s.SnapshotTotal, s.SnapshotPosition, s.SnapshotEventID}
-	if first {
-		o.StateCode = -1 // until a callback carries a state
-	}
 	if !first && k.less(main) {
 		// An older callback fills only what the snapshot callback lacked.
 		var older []SnapshotSource

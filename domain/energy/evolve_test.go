@@ -3,6 +3,7 @@ package energy
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"regexp"
@@ -20,7 +21,7 @@ func TestSnapshotFromGreatestTotal(t *testing.T) {
 	c := event(t, body(t, map[string]any{"totalDelegateNums": 4, "residue": 6, "outTradeNo": "C", "state": 1}), 3)
 	for _, order := range [][]domain.Event{{a, b, c}, {c, b, a}, {b, a, c}, {a, c, b}} {
 		o := fold(t, order...).Order
-		if o.TotalDelegateNums != 5 || o.Residue != 5 || o.OutTradeNo != "B" || o.State != "stopped" || o.StateCode != 0 {
+		if o.TotalDelegateNums != 5 || o.Residue != 5 || o.OutTradeNo != "B" || stateOf(o) != "stopped 0" {
 			t.Errorf("snapshot = %+v, want the total-5 callback's fields", o)
 		}
 	}
@@ -32,8 +33,8 @@ func TestSnapshotTieGoesToLaterStored(t *testing.T) {
 	later.Position = domain.Position{TxID: 9, Seq: 3} // commit order, not seq alone
 	first.Position = domain.Position{TxID: 8, Seq: 4}
 	for _, order := range [][]domain.Event{{first, later}, {later, first}} {
-		if o := fold(t, order...).Order; o.Residue != 2 || o.StateCode != 0 {
-			t.Errorf("tie: residue %d state %d, want the later-stored callback's", o.Residue, o.StateCode)
+		if o := fold(t, order...).Order; o.Residue != 2 || stateOf(o) != "stopped 0" {
+			t.Errorf("tie: residue %d state %s, want the later-stored callback's", o.Residue, stateOf(o))
 		}
 	}
 	// Equal positions (events not stored yet): the greater event id wins, in any order.
@@ -60,8 +61,10 @@ func TestSnapshotFieldNotSentKeepsTheLastSentValue(t *testing.T) {
 			t.Errorf("%s:\n %+v\nwant\n %+v", name, o, w)
 		}
 	}
-	ab := Order{State: "delegating", StateCode: 1, TotalDelegateNums: 2, Residue: 8, ReceiveAddress: addr, OutTradeNo: "B", AutoType: 1}
-	abc := Order{State: "delegating", StateCode: 1, TotalDelegateNums: 3, Residue: 7, ReceiveAddress: addr, OutTradeNo: "B", AutoType: 1, Payment: 1}
+	ab := Order{TotalDelegateNums: 2, Residue: 8, ReceiveAddress: addr, OutTradeNo: "B", AutoType: 1}
+	ab.SetState(StateDelegating)
+	abc := Order{TotalDelegateNums: 3, Residue: 7, ReceiveAddress: addr, OutTradeNo: "B", AutoType: 1, Payment: 1}
+	abc.SetState(StateDelegating)
 	for _, order := range [][]domain.Event{{a, b}, {b, a}} {
 		want("a, b", fold(t, order...).Order, ab)
 	}
@@ -71,7 +74,8 @@ func TestSnapshotFieldNotSentKeepsTheLastSentValue(t *testing.T) {
 	// A later, greater callback that sends the field wins over the older source.
 	d := event(t, body(t, map[string]any{"totalDelegateNums": 4, "state": 0, "outTradeNo": "D"}), 4)
 	abcd := abc
-	abcd.State, abcd.StateCode, abcd.TotalDelegateNums, abcd.OutTradeNo, abcd.Residue = "stopped", 0, 4, "D", 7
+	abcd.SetState(StateStopped)
+	abcd.TotalDelegateNums, abcd.OutTradeNo, abcd.Residue = 4, "D", 7
 	for _, order := range [][]domain.Event{{a, b, c, d}, {d, c, b, a}, {c, d, a, b}} {
 		want("a, b, c, d", fold(t, order...).Order, abcd)
 	}
@@ -97,16 +101,20 @@ func TestDeletedIsFinal(t *testing.T) {
 	later := event(t, body(t, map[string]any{"totalDelegateNums": 5, "state": 1, "residue": 9}), 2)
 	for _, order := range [][]domain.Event{{del, later}, {later, del}} {
 		o := fold(t, order...).Order
-		if o.State != "deleted" || o.StateCode != 2 || o.Residue != 9 || o.TotalDelegateNums != 5 {
+		if stateOf(o) != "deleted 2" || o.Residue != 9 || o.TotalDelegateNums != 5 {
 			t.Errorf("order = %+v; want deleted, other fields from the total-5 callback", o)
 		}
 	}
 }
 
-func TestStateNotSentIsUnknown(t *testing.T) {
+func TestStateNotSentIsNull(t *testing.T) {
 	o := fold(t, event(t, body(t, map[string]any{"totalDelegateNums": 1}), 1)).Order
-	if o.State != "unknown" || o.StateCode != -1 {
-		t.Errorf("state %q code %d", o.State, o.StateCode)
+	if o.State != nil || o.StateCode != nil {
+		t.Errorf("state %s", stateOf(o))
+	}
+	doc, err := json.Marshal(o)
+	if err != nil || !strings.Contains(string(doc), `"state":null,"stateCode":null`) {
+		t.Errorf("JSON %s, %v", doc, err)
 	}
 	for code, name := range map[int64]string{0: "stopped", 1: "delegating", 2: "deleted", 3: "unknown"} {
 		if StateName(code) != name {
@@ -129,7 +137,7 @@ func TestAggregatesOverDistinctCallbacks(t *testing.T) {
 		t.Fatal("re-serialised retry has another id")
 	}
 	bRetry.Position = b.Position
-	want := Order{OrderID: "E1", State: "unknown", StateCode: -1, TotalDelegateNums: 2, Recharge: 1, Callbacks: 4, Delegations: 2,
+	want := Order{OrderID: "E1", TotalDelegateNums: 2, Recharge: 1, Callbacks: 4, Delegations: 2,
 		EnergyTotal: 130000, ChargedSun: 4460000, ChargedTrx: "4.460000", LastCallbackAt: "2026-11-22T11:00:00Z"}
 	for _, order := range [][]domain.Event{{a, b, c, d}, {d, c, b, a, b}, {b, bRetry, a, d, c, a, d}} {
 		o := fold(t, order...).Order
@@ -306,4 +314,12 @@ func TestOrderJSONShape(t *testing.T) {
 	if o.ChargedTrx != FormatTrx(o.ChargedSun) {
 		t.Error("example's chargedTrx is not FormatTrx(chargedSun)")
 	}
+}
+
+// stateOf renders an order's state and code ("delegating 1"; "<nil>" when unset).
+func stateOf(o Order) string {
+	if o.State == nil || o.StateCode == nil {
+		return fmt.Sprintf("%v %v", o.State, o.StateCode)
+	}
+	return fmt.Sprintf("%s %d", *o.State, *o.StateCode)
 }

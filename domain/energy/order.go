@@ -11,8 +11,8 @@ type Order struct {
 	OrderID             string `json:"orderId"`
 	OutTradeNo          string `json:"outTradeNo"`
 	ReceiveAddress      string `json:"receiveAddress"`
-	State               string `json:"state"`     // stopped, delegating, deleted; unknown when not sent
-	StateCode           int64  `json:"stateCode"` // 0, 1, 2; -1 when the snapshot callback had no state
+	State               *string `json:"state"`     // stopped, delegating, deleted; null until a callback sends a state
+	StateCode           *int64  `json:"stateCode"` // 0, 1, 2; null likewise
 	AutoType            int64  `json:"autoType"`
 	Payment             int64  `json:"payment"`
 	Recharge            int64  `json:"recharge"`
@@ -37,6 +37,24 @@ const (
 	StateDelegating = 1
 	StateDeleted    = 2
 )
+
+// The values State and StateCode point to: shared, never written, so an
+// Order costs no allocation for them and two orders in one state compare
+// equal field by field.
+var (
+	stateNames = [...]string{"stopped", "delegating", "deleted"}
+	stateCodes = [...]int64{StateStopped, StateDelegating, StateDeleted}
+)
+
+// SetState sets State and StateCode from a state code.
+func (o *Order) SetState(code int64) {
+	if code < 0 || code >= int64(len(stateCodes)) { // only a log written past the rules holds one
+		name := StateName(code)
+		o.State, o.StateCode = &name, &code
+		return
+	}
+	o.State, o.StateCode = &stateNames[code], &stateCodes[code]
+}
 
 // StateName names a state code: stopped, delegating, deleted or unknown.
 func StateName(code int64) string {
