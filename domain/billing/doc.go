@@ -9,9 +9,10 @@
 //
 //   - Window: an event belongs to [from, to) by its receive time
 //     (Metadata.ReceivedAt, else RecordedAt). Per-order figures and
-//     anomalies come from the order's events in the window only, so a
-//     window that cuts an order's life reports the delegation numbers
-//     delivered outside it as missing (DELEGATION_GAP).
+//     anomalies come from the order's events in the window, except
+//     DELEGATION_GAP, judged on everything the order reported up to the
+//     window's end: a number delivered before the window was not lost, one
+//     still missing at the window's end is listed.
 //   - Money is int64 sun end to end; a grand total that would not fit
 //     int64 is an error (ErrOverflow) from Builder.Add, never a wrapped or
 //     saturated number.

@@ -43,10 +43,13 @@ type Totals struct {
 }
 
 // Builder builds a Report from the event log in one pass. It holds one
-// energy.OrderState per order seen in the window.
+// energy.OrderState per order seen in the window, and one per order over
+// its whole history up to the window's end, from which DELEGATION_GAP is
+// judged: a delegation number reported before the window was not lost.
 type Builder struct {
-	window Window
-	orders map[string]*energy.OrderState
+	window  Window
+	orders  map[string]*energy.OrderState
+	history map[string]*energy.OrderState
 	// Running grand totals, kept so that an overflow is refused by the Add
 	// that causes it rather than found later.
 	callbacks, delegations, energy, charged int64
@@ -54,20 +57,30 @@ type Builder struct {
 
 // NewReport starts a report over [from, to); nil bounds are open.
 func NewReport(from, to *time.Time) *Builder {
-	return &Builder{window: Window{From: utcCopy(from), To: utcCopy(to)}, orders: map[string]*energy.OrderState{}}
+	return &Builder{window: Window{From: utcCopy(from), To: utcCopy(to)}, orders: map[string]*energy.OrderState{},
+		history: map[string]*energy.OrderState{}}
 }
 
 // Add applies one event of the log. Events of other types and events
-// received outside the window are ignored; an event already applied (same
+// received after the window are ignored; one received before it counts
+// only for DELEGATION_GAP; an event already applied (same
 // id) changes nothing. On an error the builder is unchanged: the event's
 // data cannot be read, or a sum would overflow int64 (ErrOverflow).
 func (b *Builder) Add(e domain.Event) error {
-	if e.Type != energy.EventType || !b.window.Contains(ReceivedAt(e)) {
+	if e.Type != energy.EventType || !(Window{To: b.window.To}).Contains(ReceivedAt(e)) {
 		return nil
 	}
 	c, err := energy.ParseCallback(e.Data)
 	if err != nil {
 		return fmt.Errorf("reconciliation: event %s: %w", e.ID, err)
+	}
+	if b.window.From != nil {
+		if err := b.addHistory(c.OrderID, e); err != nil {
+			return err
+		}
+		if !b.window.Contains(ReceivedAt(e)) {
+			return nil
+		}
 	}
 	prev := b.orders[c.OrderID]
 	if prev == nil {
@@ -93,6 +106,43 @@ func (b *Builder) Add(e domain.Event) error {
 	return nil
 }
 
+// addHistory folds e into its order's history (kept only for a window
+// with a start: otherwise the window's own states are the history).
+func (b *Builder) addHistory(orderID string, e domain.Event) error {
+	h := b.history[orderID]
+	if h == nil {
+		h = &energy.OrderState{}
+	}
+	next, err := energy.Evolve(*h, e)
+	if err != nil {
+		return fmt.Errorf("reconciliation: order %s: %w", orderID, err)
+	}
+	b.history[orderID] = &next
+	return nil
+}
+
+// anomalies are the window's anomalies of an order, its DELEGATION_GAP
+// judged on its history up to the window's end.
+func (b *Builder) anomalies(id string, s *energy.OrderState) []energy.Anomaly {
+	in := energy.Anomalies(*s)
+	h := b.history[id]
+	if h == nil {
+		return in
+	}
+	out := make([]energy.Anomaly, 0, len(in))
+	for _, a := range energy.Anomalies(*h) {
+		if a.Type == energy.AnomalyDelegationGap {
+			out = append(out, a)
+		}
+	}
+	for _, a := range in {
+		if a.Type != energy.AnomalyDelegationGap {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Report returns the report of the events added so far.
 func (b *Builder) Report() Report {
 	from, to := b.window.bounds()
@@ -105,7 +155,7 @@ func (b *Builder) Report() Report {
 		o := &s.Order
 		line := OrderLine{OrderID: id, Callbacks: o.Callbacks, Delegations: o.Delegations,
 			EnergyTotal: o.EnergyTotal, ChargedSun: o.ChargedSun, ChargedTrx: energy.FormatTrx(o.ChargedSun),
-			Anomalies: energy.Anomalies(*s)}
+			Anomalies: b.anomalies(id, s)}
 		for _, a := range line.Anomalies {
 			r.Totals.Anomalies[a.Type]++
 		}
