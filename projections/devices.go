@@ -125,12 +125,20 @@ func deviceRow(iotID int64, s carwash.DeviceState) ([]any, error) {
 	if d.Parking != nil {
 		parking = &d.Parking.Status
 	}
-	return []any{iotID, strOrNil(d.MachineType), d.Online, strOrNil(d.ErrorStatus), strOrNil(parking),
+	return []any{iotID, filterValue(d.MachineType), d.Online, filterValue(d.ErrorStatus), filterValue(parking),
 		int64(s.Position.TxID), s.Position.Seq, state, doc}, nil
 }
 
-func strOrNil(s *string) any {
-	if s == nil {
+// maxFilterLen bounds a filter column's value, in bytes. machineType and
+// errorStatus are kept as sent, however long, but an index row has a size
+// limit (PostgreSQL's btree: about 2.7 kB): a longer value would fail every
+// batch that writes the device. Such a value stays in the served document
+// and is NULL in the filter column (the filter cannot match it).
+const maxFilterLen = 256
+
+// filterValue is a filter column's value: NULL when absent or too long.
+func filterValue(s *string) any {
+	if s == nil || len(*s) > maxFilterLen {
 		return nil
 	}
 	return *s

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -458,5 +459,62 @@ func TestFlushIntervalPacesLiveBatches(t *testing.T) {
 			t.Errorf("%v events applied, want %d", got, n)
 		}
 		checkExactlyOnce(t, e)
+	})
+}
+
+// A machineType too long for an index is served in the document, not put
+// in the filter column: the batch that writes it commits, live and in a
+// rebuild, instead of failing forever.
+func TestOverlongFilterValueDoesNotStallTheProjection(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := ctxFor(t, 2*time.Minute)
+		rnd := rand.New(rand.NewPCG(3, 4)) // random letters: a repetitive value would compress under the limit
+		long := make([]byte, 4000)
+		for i := range long {
+			long[i] = byte('a' + rnd.IntN(26))
+		}
+		for i, body := range []string{
+			`{"callTime":1732262400000,"callbackType":"MACHINE_UPDATE_INFO","iotId":515151,"machineType":"` + string(long) + `","errorStatus":"OK"}`,
+			`{"callTime":1732262400000,"callbackType":"MACHINE_UPDATE_INFO","iotId":515152,"machineType":"NFULL_AUTO_1"}`,
+		} {
+			acc, err := carwash.Decode([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.store.Append(ctx, domain.AppendRequest{Stream: acc.Stream, Expected: domain.AnyVersion,
+				Events: []domain.NewEvent{{ID: acc.ID, Type: acc.Type, Data: acc.Data, Raw: []byte(body),
+					Metadata: domain.Metadata{Source: carwash.Source, ReceivedAt: time.Now().UTC()}}}})
+			if err != nil {
+				t.Fatalf("append %d: %v", i, err)
+			}
+			waitVisible(t, ctx, e.store, res.Positions[0])
+		}
+		r := e.runner(t)
+		stop := start(t, r)
+		waitCaughtUp(t, e, r)
+		stop()
+		rd := e.reader(t)
+		d, err := rd.Device(ctx, 515151)
+		if err != nil || d.MachineType == nil || *d.MachineType != string(long) {
+			t.Fatalf("device with the long machineType: %v", err)
+		}
+		for _, f := range []struct {
+			mt   string
+			want []int64
+		}{{mt: "NFULL_AUTO_1", want: []int64{515152}}, {mt: string(long), want: nil}} {
+			got, _, err := rd.Devices(ctx, DeviceFilter{MachineType: f.mt}, "", 10)
+			var ids []int64
+			for _, d := range got {
+				ids = append(ids, d.IotID)
+			}
+			if err != nil || !slices.Equal(ids, f.want) {
+				t.Errorf("machineType filter (%d bytes): %v %v, want %v", len(f.mt), ids, err, f.want)
+			}
+		}
+		before := readAll(t, rd)
+		if _, err := r.Rebuild(ctx, RebuildOptions{Projections: []string{"devices"}}); err != nil {
+			t.Fatalf("rebuild: %v", err)
+		}
+		sameDump(t, "live vs rebuild", before, readAll(t, e.reader(t)))
 	})
 }
