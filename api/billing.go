@@ -117,9 +117,6 @@ func (s *Server) handleStatements(w http.ResponseWriter, r *http.Request) {
 // billingParams reads from, to (RFC 3339, optional, from before to) and
 // format (json or csv); it answers 400 itself when one is wrong.
 func billingParams(w http.ResponseWriter, q url.Values) (from, to *time.Time, format string, ok bool) {
-	if !checkParams(w, q, map[string]bool{"from": true, "to": true, "format": true}) {
-		return nil, nil, "", false
-	}
 	for _, p := range []struct {
 		name string
 		dst  **time.Time

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/tidemark/tidemark/domain"
 )
@@ -17,63 +20,87 @@ type logEvent struct {
 	Type          string          `json:"type"`
 	Position      int64           `json:"position"`
 	Cursor        string          `json:"cursor"`
-	RecordedAt    string          `json:"recordedAt"`
+	RecordedAt    string          `json:"recordedAt" format:"date-time"`
 	Metadata      domain.Metadata `json:"metadata"`
 	Data          json.RawMessage `json:"data"`
 }
 
-// handleEvents pages through the log in commit order. `after` takes a
-// cursor from a previous answer (or a bare position on SQLite).
+// handleEvents pages through the log in commit order, after the event
+// whose cursor `after` gives.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if !checkParams(w, q, map[string]bool{"after": true, "limit": true, "type": true, "stream": true}) {
-		return
-	}
 	limit, ok := parseLimit(w, r)
 	if !ok {
 		return
 	}
-	after := domain.Start
-	if v := q.Get("after"); v != "" {
-		p, err := domain.ParsePosition(v)
-		if err != nil {
-			writeProblem(w, http.StatusBadRequest, "after is not a valid cursor")
-			return
-		}
-		after = p
+	after, bare, ok := parseAfter(w, q.Get("after"))
+	if !ok {
+		return
 	}
-	typ, stream := q.Get("type"), q.Get("stream")
-	items := make([]logEvent, 0, limit)
-	// Filters are applied while scanning; a page stops after a bounded scan
-	// so a rare type cannot make one request read the whole log.
-	const maxScanned = 20000
-	scanned := 0
-	last := after
-	for len(items) < limit && scanned < maxScanned {
-		batch, err := s.deps.Store.ReadAll(r.Context(), last, 1000)
-		if err != nil {
-			s.queryError(w, r, err)
-			return
-		}
-		for _, e := range batch {
-			scanned++
-			last = e.Position
-			if (typ == "" || e.Type == typ) && (stream == "" || e.Stream == stream) {
-				items = append(items, toLogEvent(e))
-				if len(items) == limit {
-					break
-				}
-			}
-		}
-		if len(batch) < 1000 {
-			break
-		}
-	}
-	next := ""
-	if last != after {
-		next = last.String()
+	items, next, err := s.readLog(r.Context(), after, bare, q.Get("type"), q.Get("stream"), limit)
+	if err != nil {
+		s.queryError(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, newPage(items, next))
+}
+
+// errAfterNeedsCursor answers a bare position where positions carry a
+// transaction id (PostgreSQL's txid.seq, KurrentDB's commit.prepare): read
+// as {0, n} it would sort before every event and silently restart the log,
+// and no store port finds the event of a bare sequence number.
+var errAfterNeedsCursor = badRequest("after takes an event's cursor (see nextCursor / the event's cursor field)")
+
+// parseAfter reads ?after=: an event's cursor ("txid.seq"). A bare integer,
+// an event's `position`, is also taken (bare is then true); readLog refuses
+// it where positions carry a transaction id. 0 is the start of the log on
+// every store. It answers 400 itself when v is no position at all.
+func parseAfter(w http.ResponseWriter, v string) (after domain.Position, bare, ok bool) {
+	if v == "" {
+		return domain.Start, false, true
+	}
+	p, err := domain.ParsePosition(v)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, "after is not a valid cursor")
+		return domain.Start, false, false
+	}
+	return p, !strings.Contains(v, ".") && p != domain.Start, true
+}
+
+// readLog collects up to limit events after `after` whose type and stream
+// match the filters ("" matches all), and the cursor to go on from: ""
+// when the log holds nothing more now, as on every list. Filters are
+// applied while scanning, and a page stops after a bounded scan so that a
+// rare type cannot make one request read the whole log; its cursor then
+// resumes the scan.
+func (s *Server) readLog(ctx context.Context, after domain.Position, bare bool, typ, stream string, limit int) ([]logEvent, string, error) {
+	const batchSize, maxScanned = 1000, 20000
+	items := make([]logEvent, 0, limit)
+	last := after
+	for scanned := 0; scanned < maxScanned; {
+		batch, err := s.deps.Store.ReadAll(ctx, last, batchSize)
+		if err != nil {
+			return nil, "", err
+		}
+		// On such a store every event has a transaction id, so the first one tells.
+		if bare && len(batch) > 0 && batch[0].Position.TxID != 0 {
+			return nil, "", errAfterNeedsCursor
+		}
+		for _, e := range batch {
+			if (typ == "" || e.Type == typ) && (stream == "" || e.Stream == stream) {
+				if len(items) == limit { // a match beyond the page: there is a next one
+					return items, items[limit-1].Cursor, nil
+				}
+				items = append(items, toLogEvent(e))
+			}
+			last = e.Position
+			scanned++
+		}
+		if len(batch) < batchSize {
+			return items, "", nil // the end of the log, for now
+		}
+	}
+	return items, last.String(), nil
 }
 
 func toLogEvent(e domain.Event) logEvent {
@@ -94,7 +121,11 @@ func (s *Server) handleEventRaw(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotImplemented, "this event store cannot look events up by id")
 		return
 	}
-	e, err := finder.EventByID(r.Context(), r.PathValue("eventId"))
+	id := r.PathValue("eventId")
+	if u, err := uuid.Parse(id); err == nil {
+		id = u.String() // event ids are UUIDs, stored in lowercase: accept either case
+	}
+	e, err := finder.EventByID(r.Context(), id)
 	if err != nil {
 		s.queryError(w, r, err)
 		return

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,7 +30,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		route := r.Pattern // set by the mux on this very request
-		if route == "" {
+		if route == "" || route == unmatchedPattern {
 			route = "unmatched"
 		}
 		s.log.LogAttrs(r.Context(), accessLevel, "http request",
@@ -70,15 +71,14 @@ func (s *Server) read(h http.HandlerFunc) http.HandlerFunc {
 		}
 		tok, ok := bearer(r)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="tidemark"`)
-			writeProblem(w, http.StatusUnauthorized, "a bearer token is required")
+			unauthorized(w, false, "a bearer token is required")
 			return
 		}
 		if tokenIn(tok, s.cfg.ReadTokens) || tokenIn(tok, s.cfg.AdminTokens) {
 			h(w, r)
 			return
 		}
-		writeProblem(w, http.StatusUnauthorized, "the bearer token is not valid")
+		unauthorized(w, true, "the bearer token is not valid")
 	}
 }
 
@@ -92,8 +92,7 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 		}
 		tok, ok := bearer(r)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="tidemark"`)
-			writeProblem(w, http.StatusUnauthorized, "an admin bearer token is required")
+			unauthorized(w, false, "an admin bearer token is required")
 			return
 		}
 		if tokenIn(tok, s.cfg.AdminTokens) {
@@ -104,8 +103,46 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 			writeProblem(w, http.StatusForbidden, "this endpoint needs an admin token")
 			return
 		}
-		writeProblem(w, http.StatusUnauthorized, "the bearer token is not valid")
+		unauthorized(w, true, "the bearer token is not valid")
 	}
+}
+
+// unauthorized answers a 401 with the challenge every 401 must carry
+// (RFC 9110 §15.5.2); a token that was presented but is not valid adds
+// RFC 6750's error="invalid_token", so a client knows to replace it.
+func unauthorized(w http.ResponseWriter, invalidToken bool, detail string) {
+	challenge := `Bearer realm="tidemark"`
+	if invalidToken {
+		challenge += `, error="invalid_token"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeProblem(w, http.StatusUnauthorized, detail)
+}
+
+// checkQuery answers 400 to a request carrying a query parameter that is
+// not in known, so a misspelt filter (asof for asOf) is an error and not a
+// silently unfiltered or current answer.
+func checkQuery(known map[string]bool, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for k := range r.URL.Query() {
+			if !known[k] {
+				writeProblem(w, http.StatusBadRequest, "unknown query parameter "+strconv.Quote(k))
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+// queryParams is the set of the query parameters of a route's document.
+func queryParams(params []param) map[string]bool {
+	known := map[string]bool{}
+	for _, p := range params {
+		if p.in == "query" {
+			known[p.name] = true
+		}
+	}
+	return known
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tidemark/tidemark/domain/energy"
 )
 
 // The OpenAPI 3.1 document is generated from routeTable and from the Go
@@ -85,7 +87,7 @@ func operation(rt route) map[string]any {
 		}
 		ok["content"] = content
 	} else {
-		ok["content"] = map[string]any{"application/octet-stream": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
+		ok["content"] = map[string]any{rt.doc.media: map[string]any{"schema": map[string]any{"type": "string"}}}
 	}
 	responses := map[string]any{strconv.Itoa(status): ok}
 	errRef := "#/components/schemas/Problem"
@@ -111,6 +113,13 @@ func opName(path string) string {
 		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
 	}
 	return b.String()
+}
+
+// dateTimeFields names the RFC 3339 string fields of the domain's types,
+// whose tags are not the API's to change. The API's own types say it with
+// a `format:"date-time"` tag; time.Time fields are date-time by their type.
+var dateTimeFields = map[reflect.Type]map[string]bool{
+	reflect.TypeFor[energy.Order](): {"LastCallbackAt": true},
 }
 
 var timeType = reflect.TypeFor[time.Time]()
@@ -187,7 +196,11 @@ func addFields(t reflect.Type, props map[string]any, required *[]string) {
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = schemaOf(f.Type)
+		fs := schemaOf(f.Type)
+		if f.Tag.Get("format") == "date-time" || dateTimeFields[t][f.Name] {
+			fs["format"] = "date-time"
+		}
+		props[name] = fs
 		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 			*required = append(*required, name)
 		}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidemark/tidemark/api"
 )
@@ -46,7 +47,7 @@ func TestOpenAPIMatchesServedRoutes(t *testing.T) {
 		"GET /v1/devices/{iotId}/events", "GET /v1/orders", "GET /v1/orders/{orderId}", "GET /v1/orders/{orderId}/ledger",
 		"GET /v1/billing/reconciliation", "POST /v1/billing/statements", "GET /v1/projections",
 		"POST /v1/projections/{name}/rebuild", "GET /v1/events", "GET /v1/events/{eventId}/raw", "GET /v1/quarantine",
-		"POST /v1/quarantine/{id}/readmit", "GET /healthz", "GET /readyz",
+		"POST /v1/quarantine/{id}/readmit", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
 	} {
 		if !containsString(ops, want) {
 			t.Errorf("api.md's %s is not in the OpenAPI document", want)
@@ -118,6 +119,11 @@ func conforms(schema map[string]any, v any, path string) error {
 		if !types["string"] {
 			return fmt.Errorf("%s: string where the schema says %v", path, schema["type"])
 		}
+		if schema["format"] == "date-time" {
+			if _, err := time.Parse(time.RFC3339Nano, x); err != nil {
+				return fmt.Errorf("%s: %q is not the RFC 3339 date-time the schema says", path, x)
+			}
+		}
 	case []any:
 		if !types["array"] {
 			return fmt.Errorf("%s: array where the schema says %v", path, schema["type"])
@@ -180,5 +186,67 @@ func checkAgainstDoc(t *testing.T, doc map[string]any, method, path string, body
 	}
 	if err := conforms(responseSchema(t, doc, method, path), v, "$"); err != nil {
 		t.Errorf("%s %s drifts from /openapi.json: %v", method, path, err)
+	}
+}
+
+// What the document says of the answers that are not JSON, and of times:
+// /metrics is text, a raw body is served with the Content-Type it came
+// with, and every RFC 3339 string of an answer is format date-time (the
+// times of api.md are named *At; the platforms' own are integers or, like
+// createTime, not RFC 3339).
+func TestOpenAPIMediaTypesAndTimes(t *testing.T) {
+	doc := api.OpenAPI()
+	paths := doc["paths"].(map[string]any)
+	okContent := func(path string) map[string]any {
+		item, ok := paths[path].(map[string]any)
+		if !ok {
+			t.Errorf("%s is not in the document", path)
+			return nil
+		}
+		return item["get"].(map[string]any)["responses"].(map[string]any)["200"].(map[string]any)["content"].(map[string]any)
+	}
+	if _, ok := okContent("/metrics")["text/plain"]; !ok {
+		t.Errorf("/metrics content: %v", okContent("/metrics"))
+	}
+	if _, ok := okContent("/openapi.json")["application/json"]; !ok {
+		t.Errorf("/openapi.json content: %v", okContent("/openapi.json"))
+	}
+	if raw := okContent("/v1/events/{eventId}/raw"); len(raw) != 1 || raw["*/*"] == nil {
+		t.Errorf("raw content: %v, want */* (the original Content-Type)", raw)
+	}
+
+	var walk func(where string, s map[string]any)
+	seen := map[string]bool{}
+	walk = func(where string, s map[string]any) {
+		props, _ := s["properties"].(map[string]any)
+		for name, p := range props {
+			ps := p.(map[string]any)
+			isString := ps["type"] == "string" || fmt.Sprint(ps["type"]) == "[string null]"
+			if isString && (strings.HasSuffix(name, "At") || name == "from" || name == "to") {
+				seen[name] = true
+				if ps["format"] != "date-time" {
+					t.Errorf("%s.%s is an RFC 3339 time without format date-time", where, name)
+				}
+			}
+			walk(where+"."+name, ps)
+		}
+		if items, ok := s["items"].(map[string]any); ok {
+			walk(where+"[]", items)
+		}
+	}
+	for path, item := range paths {
+		for method, op := range item.(map[string]any) {
+			for code, r := range op.(map[string]any)["responses"].(map[string]any) {
+				content, _ := r.(map[string]any)["content"].(map[string]any)
+				if js, ok := content["application/json"].(map[string]any); ok {
+					walk(method+" "+path+" "+code, js["schema"].(map[string]any))
+				}
+			}
+		}
+	}
+	for _, name := range []string{"recordedAt", "receivedAt", "readmittedAt", "startedAt", "lastCallbackAt", "from", "to"} {
+		if !seen[name] {
+			t.Errorf("no answer has the time %s: the check above looks at the wrong schemas", name)
+		}
 	}
 }

@@ -38,7 +38,7 @@ type rebuildProgress struct {
 	Total       int64    `json:"total"`
 	Rate        float64  `json:"rate"`
 	ETASeconds  float64  `json:"etaSeconds"`
-	StartedAt   string   `json:"startedAt"`
+	StartedAt   string   `json:"startedAt" format:"date-time"`
 	Error       string   `json:"error,omitempty"`
 }
 

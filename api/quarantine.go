@@ -16,14 +16,14 @@ type quarantineList struct {
 type quarantineItem struct {
 	ID           int64             `json:"id"`
 	Source       string            `json:"source"`
-	ReceivedAt   string            `json:"receivedAt"`
+	ReceivedAt   string            `json:"receivedAt" format:"date-time"`
 	Status       int               `json:"status"`
 	Reason       string            `json:"reason"`
 	Field        string            `json:"field,omitempty"`
 	Body         string            `json:"body"`
 	Headers      map[string]string `json:"headers"`
 	RemoteAddr   string            `json:"remoteAddr,omitempty"`
-	ReadmittedAt *string           `json:"readmittedAt"`
+	ReadmittedAt *string           `json:"readmittedAt" format:"date-time"`
 	EventID      string            `json:"eventId,omitempty"`
 }
 
@@ -80,8 +80,10 @@ func (s *Server) handleQuarantineReadmit(w http.ResponseWriter, r *http.Request)
 	}
 	acc, verdict, err := s.decode(e.Source, e.Raw)
 	if err != nil {
-		status, _ := callbackStatus(err)
-		writeProblem(w, status, "still rejected: "+err.Error())
+		// The admin is authenticated; what fails is the entry (even a bad
+		// signature, which was a 401 to the platform), so 422, and the
+		// entry stays in quarantine as it was.
+		writeProblem(w, http.StatusUnprocessableEntity, "still rejected: "+err.Error())
 		return
 	}
 	meta := domain.Metadata{Source: e.Source, ReceivedAt: e.ReceivedAt, RemoteAddr: e.RemoteAddr,
@@ -106,12 +108,25 @@ func (s *Server) queryError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, domain.ErrInvalidPosition):
 		writeProblem(w, http.StatusBadRequest, err.Error())
+	case isBadRequest(err):
+		writeProblem(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, domain.ErrUnavailable):
 		w.Header().Set("Retry-After", itoa(int64(s.cfg.RetryAfter.Seconds())))
 		writeProblem(w, http.StatusServiceUnavailable, "the store is unavailable")
 	default:
 		s.internalError(w, r, "query failed", err)
 	}
+}
+
+// badRequest is a request the API itself finds wrong only once it has read
+// the store (see errAfterNeedsCursor): a 400 whose detail is its text.
+type badRequest string
+
+func (e badRequest) Error() string { return string(e) }
+
+func isBadRequest(err error) bool {
+	_, ok := errors.AsType[badRequest](err)
+	return ok
 }
 
 // internalError logs err and answers a 500 whose detail never carries the

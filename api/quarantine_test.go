@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,8 +71,15 @@ func TestQuarantineListAndReadmit(t *testing.T) {
 		}
 
 		// The old secret still rules: re-admitting fails, nothing stored.
-		if a := postAdmin(t, fmt.Sprintf("%s/v1/quarantine/%d/readmit", h.url, badSig.ID), "adm"); a.status != 401 {
-			t.Fatalf("readmit with the old secret: %d %s", a.status, a.body)
+		// 422, not 401: the admin is authenticated, the entry is what fails;
+		// it stays in quarantine as it was.
+		a = postAdmin(t, fmt.Sprintf("%s/v1/quarantine/%d/readmit", h.url, badSig.ID), "adm")
+		if a.status != 422 || a.header.Get("Content-Type") != "application/problem+json" ||
+			!strings.Contains(string(a.body), "sign does not match") || a.header.Get("WWW-Authenticate") != "" {
+			t.Fatalf("readmit with the old secret: %d %s, want a 422 with the reason", a.status, a.body)
+		}
+		if e, err := h.quarantine.Get(context.Background(), badSig.ID); err != nil || e.ReadmittedAt != nil {
+			t.Fatalf("the entry after a failed readmission: %+v %v", e, err)
 		}
 		// A server with the fixed secret over the same database re-admits it.
 		app := groupcommit.New(h.store, groupcommit.Options{})

@@ -13,10 +13,13 @@ type opDoc struct {
 	params   []param
 	body     string       // request media type, "" for none
 	response reflect.Type // the 2xx answer's Go type; nil for a non-JSON answer
+	media    string       // the 2xx media type when response is nil
 	status   int          // the 2xx status (default 200)
 	errors   []int        // other statuses the operation answers
 }
 
+// param is one parameter of an operation. The query parameters a query or
+// admin route lists here are the only ones its handler accepts (checkQuery).
 type param struct {
 	name, in, typ, desc string
 	required            bool
@@ -53,8 +56,8 @@ func routeTable() []route {
 			response: typeOf[carwash.Device](), errors: []int{400, 401, 404}}},
 		{"GET", "/v1/devices/{iotId}/events", authRead, (*Server).handleDeviceEvents, opDoc{
 			summary:  "A device's events, oldest first",
-			params:   []param{{name: "iotId", in: "path", typ: "integer", required: true}},
-			response: typeOf[itemsOf[deviceEvent]](), errors: []int{400, 401, 404}}},
+			params:   []param{{name: "iotId", in: "path", typ: "integer", required: true}, limitParam, cursorParam},
+			response: typeOf[page[deviceEvent]](), errors: []int{400, 401, 404}}},
 		{"GET", "/v1/orders", authRead, (*Server).handleOrders, opDoc{
 			summary: "Energy orders",
 			params: []param{{name: "state", in: "query", typ: "string", desc: "stopped, delegating, deleted (or 0, 1, 2)"},
@@ -66,26 +69,27 @@ func routeTable() []route {
 			response: typeOf[energy.Order](), errors: []int{400, 401, 404}}},
 		{"GET", "/v1/orders/{orderId}/ledger", authRead, (*Server).handleOrderLedger, opDoc{
 			summary:  "An order's ledger entries (callbacks with orderMoney > 0)",
-			params:   []param{{name: "orderId", in: "path", typ: "string", required: true}},
-			response: typeOf[itemsOf[ledgerEntry]](), errors: []int{401, 404}}},
+			params:   []param{{name: "orderId", in: "path", typ: "string", required: true}, limitParam, cursorParam},
+			response: typeOf[page[ledgerEntry]](), errors: []int{400, 401, 404}}},
 
 		{"GET", "/v1/projections", authRead, (*Server).handleProjections, opDoc{
 			summary:  "Each projection's status, position, lag and rebuild progress",
-			response: typeOf[itemsOf[projectionStatus]](), errors: []int{401, 503}}},
+			response: typeOf[itemsOf[projectionStatus]](), errors: []int{400, 401, 503}}},
 		{"POST", "/v1/projections/{name}/rebuild", authAdmin, (*Server).handleRebuild, opDoc{
 			summary:  "Start a blue/green rebuild of a projection",
 			params:   []param{{name: "name", in: "path", typ: "string", required: true}},
-			response: typeOf[rebuildAccepted](), status: 202, errors: []int{401, 403, 404, 409}}},
+			response: typeOf[rebuildAccepted](), status: 202, errors: []int{400, 401, 403, 404, 409}}},
 
 		{"GET", "/v1/events", authAdmin, (*Server).handleEvents, opDoc{
 			summary: "The event log in commit order",
-			params: []param{{name: "after", in: "query", typ: "string", desc: "cursor of the last event seen"}, limitParam,
+			params: []param{{name: "after", in: "query", typ: "string",
+				desc: "cursor of the last event seen (nextCursor, or an event's cursor); a bare position only where positions carry no transaction id (SQLite)"}, limitParam,
 				{name: "type", in: "query", typ: "string"}, {name: "stream", in: "query", typ: "string"}},
 			response: typeOf[page[logEvent]](), errors: []int{400, 401, 403}}},
 		{"GET", "/v1/events/{eventId}/raw", authAdmin, (*Server).handleEventRaw, opDoc{
-			summary: "The original body bytes of an event",
-			params:  []param{{name: "eventId", in: "path", typ: "string", required: true}},
-			errors:  []int{401, 403, 404}}},
+			summary: "The original body bytes of an event, with the Content-Type it was sent with (application/json when none)",
+			params:  []param{{name: "eventId", in: "path", typ: "string", required: true, desc: "the event's UUID, in either case"}},
+			media:   "*/*", errors: []int{400, 401, 403, 404}}},
 		{"GET", "/v1/quarantine", authAdmin, (*Server).handleQuarantineList, opDoc{
 			summary: "Rejected callbacks, newest first", params: []param{limitParam, cursorParam},
 			response: typeOf[quarantineList](), errors: []int{400, 401, 403}}},
@@ -97,6 +101,10 @@ func routeTable() []route {
 		{"GET", "/healthz", authNone, (*Server).handleHealthz, opDoc{summary: "Liveness", response: typeOf[statusAnswer]()}},
 		{"GET", "/readyz", authNone, (*Server).handleReadyz, opDoc{summary: "Readiness: store reachable, migrations applied, projections not failed",
 			response: typeOf[statusAnswer](), errors: []int{503}}},
+		{"GET", "/metrics", authNone, (*Server).handleMetrics, opDoc{summary: "Prometheus metrics (text exposition format)",
+			media: "text/plain"}},
+		{"GET", "/openapi.json", authNone, (*Server).handleOpenAPI, opDoc{summary: "This OpenAPI 3.1 document",
+			response: typeOf[map[string]any]()}},
 	}
 	return append(routes, billingRoutes()...)
 }

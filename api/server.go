@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,8 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler // mux inside the outer middleware, built once
 	limiter *tokenBucket // nil: no rate limit
+	prom    http.Handler // GET /metrics
+	methods []string     // the methods some route serves, for the Allow header of a 405
 }
 
 // New builds the server; cfg gets its defaults filled.
@@ -79,9 +82,13 @@ const (
 )
 
 func (s *Server) routes() {
+	s.prom = promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})
 	for _, rt := range routeTable() {
 		handler := rt.handler
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler(s, w, r) })
+		if rt.auth != authNone { // the query and admin surface; callbacks and probes take what they are sent
+			h = checkQuery(queryParams(rt.doc.params), h)
+		}
 		switch rt.auth {
 		case authRead:
 			h = s.read(h)
@@ -93,9 +100,12 @@ func (s *Server) routes() {
 			h = s.counted(pattern, h)
 		}
 		s.mux.HandleFunc(pattern, h)
+		if !slices.Contains(s.methods, rt.method) {
+			s.methods = append(s.methods, rt.method)
+		}
 	}
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
-	s.mux.HandleFunc("GET /openapi.json", s.counted("GET /openapi.json", s.handleOpenAPI))
+	slices.Sort(s.methods)
+	s.mux.HandleFunc(unmatchedPattern, s.handleUnmatched)
 }
 
 // isCallback reports whether path is one of the platforms' callback
@@ -137,6 +147,8 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) { s.prom.ServeHTTP(w, r) }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, statusAnswer{Status: "ok"})
