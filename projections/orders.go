@@ -15,7 +15,7 @@ var ordersTable = &Table{
 	Name: "orders",
 	Columns: []Column{
 		{Name: "order_id", Type: Text},
-		{Name: "state_code", Type: Int64},
+		{Name: "state_code", Type: Int64, Nullable: true}, // NULL until a callback sends a state
 		{Name: "receive_address", Type: Text},
 		{Name: "anomalies", Type: Int64},
 		{Name: "charged_sun", Type: Int64},
@@ -88,7 +88,11 @@ func orderRow(orderID string, s energy.OrderState) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("order %s state: %w", orderID, err)
 	}
-	return []any{orderID, o.StateCode, o.ReceiveAddress, o.Anomalies, o.ChargedSun, state, doc}, nil
+	var stateCode any // NULL while the state is unknown
+	if o.StateCode != nil {
+		stateCode = *o.StateCode
+	}
+	return []any{orderID, stateCode, o.ReceiveAddress, o.Anomalies, o.ChargedSun, state, doc}, nil
 }
 
 // Each order's rows depend on its stream's events only.
