@@ -14,13 +14,13 @@ import (
 // ReportCSVHeader is the header row of Report.WriteCSV.
 var ReportCSVHeader = []string{"orderId", "callbacks", "delegations", "energyTotal", "chargedSun", "chargedTrx", "anomalies"}
 
-// TotalLabel starts the first cell of a CSV totals row.
+// TotalLabel starts the first cell of a statement comparison's totals row.
 const TotalLabel = "TOTAL"
 
 // WriteCSV writes one row per order under a header row, the anomalies
-// joined in one column (e.g. "DELEGATION_GAP[3 5];DUPLICATE_CHARGE[ab12…]"),
-// then a totals row whose first cell is "TOTAL (N orders)" and whose last
-// cell counts the anomalies by type ("DELEGATION_GAP=1;...").
+// joined in one column (e.g. "DELEGATION_GAP[3 5];DUPLICATE_CHARGE[ab12…]").
+// Nothing else: api.md has one row per order, so a reader can take every
+// row after the header as an order (the totals are in the JSON answer).
 func (r Report) WriteCSV(w io.Writer) error {
 	cw := newCSVWriter(w)
 	cw.write(ReportCSVHeader...)
@@ -28,15 +28,8 @@ func (r Report) WriteCSV(w io.Writer) error {
 		cw.write(text(o.OrderID), num(o.Callbacks), num(o.Delegations), num(o.EnergyTotal),
 			num(o.ChargedSun), o.ChargedTrx, text(AnomalyCell(o.Anomalies)))
 	}
-	t := r.Totals
-	cw.write(text(fmt.Sprintf("%s (%d orders)", TotalLabel, t.Orders)), num(t.Callbacks), num(t.Delegations),
-		num(t.EnergyTotal), num(t.ChargedSun), t.ChargedTrx, text(countsCell(t.Anomalies, anomalyOrder)))
 	return cw.flush()
 }
-
-// anomalyOrder is the order energy.Anomalies lists the types in.
-var anomalyOrder = []string{energy.AnomalyDelegationGap, energy.AnomalyDuplicateCharge,
-	energy.AnomalyOverLimit, energy.AnomalyChargeOnDeleted}
 
 // AnomalyCell renders an order's anomalies for one CSV cell:
 // DELEGATION_GAP[missing numbers, "+N more" when the list was cut],
