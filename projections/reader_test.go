@@ -61,6 +61,7 @@ func TestReaderFiltersAndCursors(t *testing.T) {
 		en("E2", 1, 2, 1000000)
 		en("E3", 1, 0, 500000)
 		ds = append(ds, delivery{source: energy.Source, receivedAt: at, raw: []byte(`{"orderId":"E4","receiveAddress":"","state":1}`)})
+		ds = append(ds, delivery{source: energy.Source, receivedAt: at, raw: []byte(`{"orderId":"E5","orderMoney":5}`)}) // no state yet
 		deliver(t, ctx, e.store, ds)
 		r := e.runner(t)
 		start(t, r)
@@ -146,7 +147,7 @@ func TestReaderFiltersAndCursors(t *testing.T) {
 			}
 		}
 		two, one := int64(2), int64(1)
-		if got := oids(OrderFilter{}); !slices.Equal(got, []string{"E1", "E2", "E3", "E4"}) {
+		if got := oids(OrderFilter{}); !slices.Equal(got, []string{"E1", "E2", "E3", "E4", "E5"}) {
 			t.Errorf("orders = %v", got)
 		}
 		if got := oids(OrderFilter{State: &two}); !slices.Equal(got, []string{"E2"}) {
@@ -161,6 +162,9 @@ func TestReaderFiltersAndCursors(t *testing.T) {
 		o, err := rd.Order(ctx, "E1")
 		if err != nil || o.ChargedSun != 5000000 || o.ChargedTrx != "5.000000" || o.Callbacks != 3 || o.StateCode == nil || *o.StateCode != 1 {
 			t.Errorf("order E1: %+v %v", o, err)
+		}
+		if o, err := rd.Order(ctx, "E5"); err != nil || o.State != nil || o.StateCode != nil || o.ChargedSun != 5 {
+			t.Errorf("order E5, never sent a state: %+v %v", o, err)
 		}
 		le, err := rd.Ledger(ctx, "E1")
 		if err != nil || len(le) != 2 || le[0].OrderMoneySun != 2000000 || le[1].OrderMoneySun != 3000000 ||
