@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 )
 
-// callbackNamespace is the UUIDv5 namespace of callback event ids
-// (itself UUIDv5 of the URL namespace and "https://tidemark.dev/callbacks").
+// callbackNamespace is the UUIDv5 namespace of callback event ids,
+// 3f1c8e52-0b7d-5a61-9c42-6e0d1a77b390: a fixed random value (it is not
+// derived from anything), never to change, as every stored id depends on it.
 var callbackNamespace = [16]byte{0x3f, 0x1c, 0x8e, 0x52, 0x0b, 0x7d, 0x5a, 0x61, 0x9c, 0x42, 0x6e, 0x0d, 0x1a, 0x77, 0xb3, 0x90}
 
 // EventID is the deterministic id of a callback: UUIDv5 over the source and

@@ -17,6 +17,7 @@
 //   - A MACHINE_UPDATE_STATUS iotIdList must hold integers, at least one of
 //     them positive; the ids that are not positive cannot be routed and are
 //     skipped (the event keeps them), so one bad id does not lose the rest.
+//     A null in iotIdList or orderIdList is skipped the same way.
 //   - Only the fields a type defines are checked and read; others are extras,
 //     kept as sent. The kind of status is fixed per type: an integer for
 //     MACHINE_UPDATE_STATUS, a string for FA / RT2 / TT1, a string or a

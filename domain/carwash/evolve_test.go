@@ -19,7 +19,7 @@ func TestAffected(t *testing.T) {
 		body(3, "SOMETHING_NEW", 11, ""),
 		`{"callTime":4,"callbackType":"SOMETHING_NEW"}`,
 		`{"callTime":5,"callbackType":"SOMETHING_NEW","iotId":"bay"}`,
-		`{"callTime":6,"callbackType":"MACHINE_UPDATE_STATUS","iotIdList":[6000,0,-2],"status":0}`,
+		`{"callTime":6,"callbackType":"MACHINE_UPDATE_STATUS","iotIdList":[6000,0,-2,null],"status":0}`,
 	)
 	// Unknown types apply to no device; unroutable ids are skipped.
 	want := [][]int64{{7}, {7, 8, 9}, nil, nil, nil, {6000}}

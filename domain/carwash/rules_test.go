@@ -166,7 +166,7 @@ func TestRuleTunnelCounters(t *testing.T) {
 			bodies: []string{into(10, "SUCCESS"), into(40, "INTO_TIME_OUT"), into(30, "SUCCESS"), into(20, "SUCCESS"), into(50, "JAMMED")},
 			want:   map[string]string{"tunnel": `{"entries":3,"entryTimeouts":1,"pushedOutOrders":0,"lastEntryAt":30}`, "version": `5`}},
 		{name: "distinct pushed-out orders across lists", iot: dev, orderFree: true,
-			bodies: []string{out(10, `["T1","T2"]`), out(20, `["T2","T3","T3"]`), out(30, `[]`), out(40, `["","T1"]`)},
+			bodies: []string{out(10, `["T1","T2"]`), out(20, `["T2","T3","T3"]`), out(30, `[]`), out(40, `["","T1",null]`)},
 			want:   map[string]string{"tunnel": `{"entries":0,"entryTimeouts":0,"pushedOutOrders":3,"lastEntryAt":null}`}},
 	})
 }

@@ -176,6 +176,9 @@ func intListValue(name string, v []byte) ([]int64, *domain.ValidationError) {
 	out := make([]int64, 0, 4)
 	var bad *domain.ValidationError
 	_ = eachElement(v, func(i int, e []byte) error {
+		if isNull(e) { // names no device: skipped like a non-positive id
+			return nil
+		}
 		b := e
 		if len(e) >= 2 && e[0] == '"' {
 			b = e[1 : len(e)-1]
@@ -199,6 +202,9 @@ func stringListValue(name string, v []byte) ([]string, *domain.ValidationError) 
 	out := make([]string, 0, 4)
 	var bad *domain.ValidationError
 	_ = eachElement(v, func(i int, e []byte) error {
+		if isNull(e) { // names no order: skipped
+			return nil
+		}
 		s, ok := unquote(e)
 		if !ok {
 			bad = kindError(elemName(name, i), "string", "a string", e)
