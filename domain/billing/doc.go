@@ -19,8 +19,9 @@
 //   - An event the fold cannot read is an error from Builder.Add: a report
 //     is exact or not given.
 //   - Statement CSV: a header naming orderId, hash and amountSun (time
-//     optional), case-insensitive, in any order, other columns ignored.
-//     amountSun is an integer number of sun > 0; hash is empty or 64 hex
+//     optional), case-insensitive, in any order, other columns ignored; or
+//     no header, when the first row is data (3 or 4 cells, the third an
+//     integer): then the columns are orderId,hash,amountSun[,time]. amountSun is an integer number of sun > 0; hash is empty or 64 hex
 //     digits; time is RFC 3339 or empty. Every other row is a RowError
 //     with its line number (at most MaxRowErrors listed, then one summary
 //     entry). A UTF-8 BOM, blank lines and rows of empty cells are skipped.

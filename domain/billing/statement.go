@@ -125,6 +125,10 @@ func (p *statementParser) parse(r io.Reader) {
 			continue
 		}
 		if cols == nil {
+			if cols, width = headless(rec); cols != nil {
+				p.row(line, rec, cols, width) // no header: the columns in api.md's order
+				continue
+			}
 			cols, width = p.header(line, rec)
 			if cols == nil {
 				return // without a header no row can be read; the error says so
@@ -137,6 +141,20 @@ func (p *statementParser) parse(r io.Reader) {
 	if cols == nil && len(p.errs) == 0 {
 		p.fail(1, "", "empty statement: a header row orderId,hash,amountSun[,time] is required")
 	}
+}
+
+// headless reads a first row that is data, not a header: 3 or 4 cells
+// whose third is an amount (digits). The columns are then domain.md's
+// orderId,hash,amountSun[,time], in that order.
+func headless(rec []string) (map[string]int, int) {
+	if len(rec) != 3 && len(rec) != 4 || !allDigits(strings.TrimSpace(rec[2])) {
+		return nil, 0
+	}
+	cols := map[string]int{colOrderID: 0, colHash: 1, colAmountSun: 2}
+	if len(rec) == 4 {
+		cols[colTime] = 3
+	}
+	return cols, len(rec)
 }
 
 // header maps the known column names to their index.
