@@ -8,27 +8,27 @@ import (
 
 // Order is the read model of one energy order, shaped as api.md's Order object.
 type Order struct {
-	OrderID             string `json:"orderId"`
-	OutTradeNo          string `json:"outTradeNo"`
-	ReceiveAddress      string `json:"receiveAddress"`
+	OrderID             string  `json:"orderId"`
+	OutTradeNo          string  `json:"outTradeNo"`
+	ReceiveAddress      string  `json:"receiveAddress"`
 	State               *string `json:"state"`     // stopped, delegating, deleted; null until a callback sends a state
 	StateCode           *int64  `json:"stateCode"` // 0, 1, 2; null likewise
-	AutoType            int64  `json:"autoType"`
-	Payment             int64  `json:"payment"`
-	Recharge            int64  `json:"recharge"`
-	ResourceType        int64  `json:"resourceType"`
-	Source              int64  `json:"source"`
-	MaxDelegateNums     int64  `json:"maxDelegateNums"`
-	TotalDelegateNums   int64  `json:"totalDelegateNums"`
-	Residue             int64  `json:"residue"`
-	DetentionChargeTime int64  `json:"detentionChargeTime"`
-	Callbacks           int64  `json:"callbacks"`
-	Delegations         int64  `json:"delegations"`
-	EnergyTotal         int64  `json:"energyTotal"`
-	ChargedSun          int64  `json:"chargedSun"`
-	ChargedTrx          string `json:"chargedTrx"`
-	Anomalies           int64  `json:"anomalies"`
-	LastCallbackAt      string `json:"lastCallbackAt"` // RFC 3339 UTC; "" before the first callback
+	AutoType            int64   `json:"autoType"`
+	Payment             int64   `json:"payment"`
+	Recharge            int64   `json:"recharge"`
+	ResourceType        int64   `json:"resourceType"`
+	Source              int64   `json:"source"`
+	MaxDelegateNums     int64   `json:"maxDelegateNums"`
+	TotalDelegateNums   int64   `json:"totalDelegateNums"`
+	Residue             int64   `json:"residue"`
+	DetentionChargeTime int64   `json:"detentionChargeTime"`
+	Callbacks           int64   `json:"callbacks"`
+	Delegations         int64   `json:"delegations"`
+	EnergyTotal         int64   `json:"energyTotal"`
+	ChargedSun          int64   `json:"chargedSun"`
+	ChargedTrx          string  `json:"chargedTrx"`
+	Anomalies           int64   `json:"anomalies"`
+	LastCallbackAt      string  `json:"lastCallbackAt"` // RFC 3339 UTC; "" before the first callback
 }
 
 // Order state codes and names.
