@@ -153,7 +153,7 @@ func (s *Store) appendSlow(ctx context.Context, reqs []domain.AppendRequest, ids
 				// Say why the request failed, not only why the rollback did:
 				// the caller classifies the cause (a refused row is
 				// ErrInvalidEvent, and group commit then isolates it).
-				return false, fmt.Errorf("%w (then rolling back to its savepoint: %v)", err, rbErr)
+				return false, fmt.Errorf("%w (then rolling back to its savepoint: %w)", err, rbErr)
 			}
 			if !worthSlowPath(err) {
 				return false, err // the transaction itself is in trouble
