@@ -89,8 +89,8 @@ func (s *Server) handleStatements(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, rowErrs := billing.ParseStatement(bytes.NewReader(body))
-	if !st.Header {
-		detail := "the statement has no header row orderId,hash,amountSun[,time]"
+	if !st.Readable() {
+		detail := "the statement has no header row orderId,hash,amountSun[,time], and its first row is not data in that order"
 		if len(rowErrs) > 0 {
 			detail = rowErrs[0].Error()
 		}

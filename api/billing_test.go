@@ -362,7 +362,7 @@ func TestBillingBadRequests(t *testing.T) {
 		{"empty window", "GET", "/v1/billing/reconciliation?from=2026-11-02T00:00:00Z&to=2026-11-02T00:00:00Z", "", nil, 400, "before"},
 		{"statement as JSON", "POST", "/v1/billing/statements", "application/json", good, 415, "text/csv"},
 		{"statement too large", "POST", "/v1/billing/statements", "text/csv", bytes.Repeat([]byte("x"), maxStatementBytes+1), 413, "limited"},
-		{"statement without header", "POST", "/v1/billing/statements", "text/csv", []byte("E1,,5\n"), 422, "line 1"},
+		{"statement without header or data", "POST", "/v1/billing/statements", "text/csv", []byte("E1,,five\n"), 422, "line 1"},
 		{"statement bad format", "POST", "/v1/billing/statements?format=pdf", "text/csv", good, 400, "format"},
 		{"wrong method", "PUT", "/v1/billing/statements", "text/csv", good, 405, ""},
 	} {

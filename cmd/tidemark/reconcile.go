@@ -65,8 +65,8 @@ func cmdReconcile(ctx context.Context, args []string, e env) error {
 	for _, re := range rowErrs {
 		fmt.Fprintf(e.stderr, "%s: %s\n", name, re.Error())
 	}
-	if !st.Header {
-		return fmt.Errorf("%s: no header row orderId,hash,amountSun[,time]: nothing to compare", name)
+	if !st.Readable() {
+		return fmt.Errorf("%s: no header row orderId,hash,amountSun[,time], and the first row is not data in that order: nothing to compare", name)
 	}
 
 	if err := sqliteFileExists(*dbURL); err != nil {

@@ -185,7 +185,7 @@ func TestReconcileCommandErrors(t *testing.T) {
 	st.Close()
 	good := filepath.Join(dir, "good.csv")
 	noHeader := filepath.Join(dir, "noheader.csv")
-	for path, body := range map[string]string{good: "orderId,hash,amountSun\nE1,,5\nE1,,1.5\n", noHeader: "E1,,5\n"} {
+	for path, body := range map[string]string{good: "orderId,hash,amountSun\nE1,,5\nE1,,1.5\n", noHeader: "E1,,five\n"} {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}

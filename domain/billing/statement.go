@@ -21,11 +21,17 @@ const MaxRowErrors = 1000
 // Statement is a platform statement: one row per charge.
 type Statement struct {
 	// Header tells that a header row naming the required columns was
-	// found; without one no row can be read (RowErrors says why).
+	// found; Headless that the first row was data, read in domain.md's
+	// column order. With neither no row can be read (RowErrors says why).
 	Header    bool
+	Headless  bool
 	Rows      []StatementRow
 	RowErrors []RowError // the rows that could not be read, also returned by ParseStatement
 }
+
+// Readable reports whether the statement's columns are known: by a header
+// row, or in domain.md's order when the first row is data.
+func (s Statement) Readable() bool { return s.Header || s.Headless }
 
 // StatementRow is one charge of the statement.
 type StatementRow struct {
@@ -126,7 +132,8 @@ func (p *statementParser) parse(r io.Reader) {
 		}
 		if cols == nil {
 			if cols, width = headless(rec); cols != nil {
-				p.row(line, rec, cols, width) // no header: the columns in api.md's order
+				p.st.Headless = true
+				p.row(line, rec, cols, width) // no header: the columns in domain.md's order
 				continue
 			}
 			cols, width = p.header(line, rec)

@@ -89,8 +89,8 @@ func TestParseStatement(t *testing.T) {
 			st, errs := billing.ParseStatement(strings.NewReader(tc.in))
 			// Every line-1 error in this table is about the header.
 			headless := strings.HasPrefix(tc.name, "no header")
-			if wantHeader := !headless && (len(tc.errs) == 0 || tc.errs[0].line != 1); st.Header != wantHeader {
-				t.Errorf("Header = %v, want %v", st.Header, wantHeader)
+			if wantHeader := !headless && (len(tc.errs) == 0 || tc.errs[0].line != 1); st.Header != wantHeader || st.Headless != headless {
+				t.Errorf("Header = %v, Headless = %v, want %v, %v", st.Header, st.Headless, wantHeader, headless)
 			}
 			if !reflect.DeepEqual(st.Rows, tc.rows) {
 				t.Errorf("rows\n got  %+v\n want %+v", st.Rows, tc.rows)
