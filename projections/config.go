@@ -47,6 +47,13 @@ type Config struct {
 	// DropGrace is how long a replaced version's tables outlive the switch
 	// (queries that resolved the old version finish on it). Default 5s.
 	DropGrace time.Duration
+	// Interpret maps a database error to the domain errors (the store
+	// adapter's InterpretError). A batch whose writes the database refuses
+	// for good (domain.ErrInvalidEvent, e.g. a value over an index's size
+	// limit) is applied again one event at a time, and the event whose own
+	// write is refused is a poison event, not a batch retried forever.
+	// Nil keeps errors as they are.
+	Interpret func(error) error
 
 	Clock    domain.Clock
 	Logger   *slog.Logger
@@ -93,6 +100,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Interpret == nil {
+		c.Interpret = func(err error) error { return err }
 	}
 	return c
 }

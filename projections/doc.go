@@ -66,6 +66,12 @@
 // An event a fold rejects is recorded in projection_poison (projection,
 // version, position, event id, error, time) and counted; by policy the
 // projection skips it or stops before it (status failed) until Retry.
+// So is an event whose read-model write the database refuses for good
+// (Config.Interpret says domain.ErrInvalidEvent): the batch is applied
+// again one event at a time, so its other events commit, and the event
+// whose own write fails is the poison one. A transient failure (database
+// down) is retried as it was. Status shows the count and the newest.
+// (A rebuild's bulk write has no such sieve: a refused row fails it.)
 //
 // # Versions and blue/green rebuilds
 //

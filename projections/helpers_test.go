@@ -83,7 +83,7 @@ func eachDialect(t *testing.T, f func(t *testing.T, e *env)) {
 
 func (e *env) config(mod ...func(*Config)) Config {
 	c := Config{Store: e.store, DB: e.db, FlushInterval: time.Millisecond, LockRetry: 200 * time.Millisecond,
-		DropGrace: 100 * time.Millisecond}
+		DropGrace: 100 * time.Millisecond, Interpret: e.interpret}
 	for _, m := range mod {
 		m(&c)
 	}

@@ -386,6 +386,9 @@ func (r *Runner) applyBatch(ctx context.Context, tgt *target, events []domain.Ev
 		return err
 	})
 	r.settleCache(tgt, err)
+	if err != nil && ctx.Err() == nil && errors.Is(r.cfg.Interpret(err), domain.ErrInvalidEvent) {
+		return r.isolateRefused(ctx, tgt, events, handled, last, err)
+	}
 	var stop *poisonStop
 	if errors.As(err, &stop) {
 		// Commit what comes before the poison event, then record it.
@@ -434,6 +437,48 @@ func (r *Runner) refreshPoison(ctx context.Context, pr *proc, tgt *target) {
 	}
 	tgt.poisoned = false
 	pr.setPoison(ps)
+}
+
+// isolateRefused handles a batch whose writes the database refused for
+// good (err): several events are applied again one at a time, so the
+// others commit; a batch of one is that event's own fault, and it becomes
+// a poison event: recorded with the checkpoint moved past it (policy
+// skip), or recorded and the projection stopped (policy stop).
+func (r *Runner) isolateRefused(ctx context.Context, tgt *target, events, handled []domain.Event, last domain.Position, err error) error {
+	if len(handled) > 1 {
+		for i := range events {
+			if err := r.applyBatch(ctx, tgt, events[i:i+1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	e := handled[0]
+	name := tgt.p.Name()
+	pe := PoisonEvent{Projection: name, Version: tgt.version, EventID: e.ID, EventType: e.Type,
+		Position: e.Position, Error: "writing its read-model rows: " + err.Error(), Policy: tgt.policy}
+	if tgt.policy == PoisonStop {
+		if err := r.inTx(ctx, func(q sqlq, _ rawConn) error { return recordPoison(ctx, q, pe, r.cfg.Clock.Now()) }); err != nil {
+			return err
+		}
+		r.metrics.poison.WithLabelValues(name).Inc()
+		tgt.poisoned = true
+		return &poisonStop{ev: pe, err: err}
+	}
+	if err := r.inTx(ctx, func(q sqlq, _ rawConn) error {
+		if _, err := r.applyInTx(ctx, q, tgt, nil, last); err != nil { // the checkpoint only
+			return err
+		}
+		return recordPoison(ctx, q, pe, r.cfg.Clock.Now())
+	}); err != nil {
+		return err
+	}
+	r.cfg.Logger.Warn("poison event skipped: its read-model write was refused", "projection", name, "event", e.ID,
+		"position", e.Position.String(), "err", err)
+	tgt.dbPos, tgt.pos, tgt.written = last, last, time.Now()
+	r.metrics.poison.WithLabelValues(name).Inc()
+	tgt.poisoned = true
+	return nil
 }
 
 // applyInTx is the body of a batch transaction: check the served version,

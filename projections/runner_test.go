@@ -518,3 +518,83 @@ func TestOverlongFilterValueDoesNotStallTheProjection(t *testing.T) {
 		sameDump(t, "live vs rebuild", before, readAll(t, e.reader(t)))
 	})
 }
+
+// refusing is the witness, except that the database "refuses" the row of
+// one event for good (as PostgreSQL refuses an index row over its size
+// limit): its write fails with domain.ErrInvalidEvent in any batch.
+type refusing struct {
+	witness
+	id string
+}
+
+func (p refusing) NewFold() Fold {
+	f := witness{}.NewFold().(*keyed[string, int64, struct{}])
+	row := f.row
+	f.row = func(id string, n int64) ([]any, error) {
+		if id == p.id {
+			return nil, fmt.Errorf("row %s refused: %w", id, domain.ErrInvalidEvent)
+		}
+		return row(id, n)
+	}
+	return f
+}
+
+// A write the database refuses for good is found among its batch-mates and
+// made a poison event: skipped (the others applied once each) or, under
+// policy stop, the projection fails at it. Never a batch retried forever.
+func TestRefusedWriteBecomesAPoisonEvent(t *testing.T) {
+	for _, policy := range []PoisonPolicy{PoisonSkip, PoisonStop} {
+		t.Run(string(policy), func(t *testing.T) {
+			eachDialect(t, func(t *testing.T, e *env) {
+				ctx := ctxFor(t, 2*time.Minute)
+				deliver(t, ctx, e.store, newScenario(5, 10, 5).deliveries(120, 0.3))
+				all, err := e.store.ReadAll(ctx, domain.Start, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bad := all[70]
+				r := e.runner(t, func(c *Config) {
+					c.Projections = []Projection{refusing{id: bad.ID}}
+					c.BatchSize, c.Poison = 50, policy
+				})
+				stop := start(t, r)
+				defer stop()
+				table := quote(physical("witness", versionSuffix(1)))
+				var applied, twice int
+				if policy == PoisonStop {
+					st := waitState(t, r, "witness", StateFailed)
+					if st.Position != all[69].Position || st.PoisonEvents != 1 || !strings.Contains(st.LastError, bad.ID) {
+						t.Errorf("failed status: %+v, want the position before %s", st, all[70].Position)
+					}
+				} else {
+					deadline := time.Now().Add(30 * time.Second)
+					for s := statusOf(r, "witness"); s.Position != all[len(all)-1].Position; s = statusOf(r, "witness") {
+						if time.Now().After(deadline) {
+							t.Fatalf("stuck: %+v", s)
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					if st := statusOf(r, "witness"); st.State != StateLive || st.PoisonEvents != 1 || !strings.Contains(st.LastPoison, bad.ID) {
+						t.Errorf("status after skipping: %+v", st)
+					}
+				}
+				if err := e.db.DB.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN n <> 1 THEN 1 ELSE 0 END), 0) FROM `+table).
+					Scan(&applied, &twice); err != nil {
+					t.Fatal(err)
+				}
+				want := len(all) - 1 // every event but the refused one
+				if policy == PoisonStop {
+					want = 70 // the events before it
+				}
+				if applied != want || twice != 0 {
+					t.Errorf("applied %d events (%d more than once), want %d once each", applied, twice, want)
+				}
+				ps, err := r.Poison(ctx, "witness", 0)
+				if err != nil || len(ps) != 1 || ps[0].EventID != bad.ID || ps[0].Policy != policy ||
+					!strings.Contains(ps[0].Error, "refused") {
+					t.Errorf("poison records: %+v %v", ps, err)
+				}
+			})
+		})
+	}
+}

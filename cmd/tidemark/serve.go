@@ -51,6 +51,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		BatchSize:     cfg.ProjectionBatch,
 		FlushInterval: cfg.ProjectionFlush,
 		Poison:        projections.PoisonPolicy(strings.ToLower(cfg.ProjectionPoison)),
+		Interpret:     st.Interpret,
 		Clock:         clock,
 		Logger:        log,
 		Registry:      reg,
