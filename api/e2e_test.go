@@ -263,6 +263,30 @@ func TestEndToEndQueries(t *testing.T) {
 		if !strings.Contains(string(a.body), `"status":"live"`) {
 			t.Errorf("projections: %s", a.body)
 		}
+		// Positions are numbered as in the event lists: caught up, position is
+		// the last event's, and the cursor resumes /v1/events after it.
+		var ps struct {
+			Items []struct {
+				Position, HeadPosition, LagEvents int64
+				Cursor                            string
+			}
+		}
+		if err := json.Unmarshal(a.body, &ps); err != nil || len(ps.Items) != 3 {
+			t.Fatalf("projections: %s %v", a.body, err)
+		}
+		var lastLogged struct {
+			Items []struct{ Position int64 }
+		}
+		_ = json.Unmarshal(get(t, h.url+"/v1/events?limit=1000", "adm").body, &lastLogged)
+		for _, p := range ps.Items {
+			n := len(lastLogged.Items)
+			if n == 0 || p.Position != lastLogged.Items[n-1].Position || p.HeadPosition != p.Position || p.LagEvents != 0 {
+				t.Errorf("projection positions %+v, want the last event's position %+v", p, lastLogged.Items[n-1:])
+			}
+			if after := get(t, h.url+"/v1/events?after="+p.Cursor, "adm"); after.status != 200 || strings.Contains(string(after.body), `"position"`) {
+				t.Errorf("/v1/events after the projection's cursor: %d %s", after.status, after.body)
+			}
+		}
 
 		// Error paths.
 		for _, c := range []struct {

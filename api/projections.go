@@ -20,8 +20,9 @@ type projectionStatus struct {
 	Version      int              `json:"version"`
 	Status       string           `json:"status"`
 	Leader       bool             `json:"leader"`
-	Position     string           `json:"position"`
-	HeadPosition string           `json:"headPosition"`
+	Position     int64            `json:"position"`     // the last event applied, numbered as in the other lists
+	HeadPosition int64            `json:"headPosition"` // the newest event in the log, likewise
+	Cursor       string           `json:"cursor"`       // the position as /v1/events?after= takes it (txid.seq)
 	LagEvents    int64            `json:"lagEvents"`
 	LagSeconds   float64          `json:"lagSeconds"`
 	LastError    *string          `json:"lastError"`
@@ -51,7 +52,8 @@ func (s *Server) handleProjections(w http.ResponseWriter, r *http.Request) {
 	out := make([]projectionStatus, 0, len(sts))
 	for _, st := range sts {
 		ps := projectionStatus{Name: st.Name, Version: st.Version, Status: st.State, Leader: st.Leader,
-			Position: st.Position.String(), HeadPosition: st.Head.String(), LagEvents: st.LagEvents, LagSeconds: st.LagSeconds,
+			Position: st.Position.Seq, HeadPosition: st.Head.Seq, Cursor: st.Position.String(),
+			LagEvents: st.LagEvents, LagSeconds: st.LagSeconds,
 			PoisonEvents: st.PoisonEvents}
 		if st.LastError != "" {
 			e := st.LastError
