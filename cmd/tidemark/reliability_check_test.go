@@ -408,7 +408,7 @@ type relProjection struct {
 	Name      string  `json:"name"`
 	Status    string  `json:"status"`
 	Leader    bool    `json:"leader"`
-	Position  string  `json:"position"`
+	Cursor    string  `json:"cursor"` // the position as txid.seq
 	LastError *string `json:"lastError"`
 }
 

@@ -337,7 +337,7 @@ func testFourWriters(t *testing.T, bin string) {
 				for _, s := range sts {
 					if s.Name == "devices" && s.Leader {
 						mu.Lock()
-						positions[s.Position] = true
+						positions[s.Cursor] = true
 						mu.Unlock()
 					}
 				}

@@ -85,7 +85,7 @@ func devicesApplied(t *testing.T, base string) bool {
 	var page struct {
 		Items []struct {
 			Name     string `json:"name"`
-			Position string `json:"position"`
+			Position int64  `json:"position"`
 		} `json:"items"`
 	}
 	if json.NewDecoder(resp.Body).Decode(&page) != nil {
@@ -93,7 +93,7 @@ func devicesApplied(t *testing.T, base string) bool {
 	}
 	for _, p := range page.Items {
 		if p.Name == "devices" {
-			return p.Position != "0.0" && p.Position != ""
+			return p.Position > 0
 		}
 	}
 	return false
