@@ -402,14 +402,7 @@ func (r *Runner) applyBatch(ctx context.Context, tgt *target, events []domain.Ev
 				return err
 			}
 		}
-		if err := r.inTx(ctx, func(q sqlq, _ rawConn) error {
-			return recordPoison(ctx, q, stop.ev, r.cfg.Clock.Now())
-		}); err != nil {
-			return err
-		}
-		r.metrics.poison.WithLabelValues(tgt.p.Name()).Inc()
-		tgt.poisoned = true
-		return stop
+		return r.recordStop(ctx, tgt, stop)
 	}
 	if err != nil {
 		return err
@@ -439,6 +432,19 @@ func (r *Runner) refreshPoison(ctx context.Context, pr *proc, tgt *target) {
 	pr.setPoison(ps)
 }
 
+// recordStop records the poison event a projection stops at (policy
+// stop) in a transaction of its own, and returns stop.
+func (r *Runner) recordStop(ctx context.Context, tgt *target, stop *poisonStop) error {
+	if err := r.inTx(ctx, func(q sqlq, _ rawConn) error {
+		return recordPoison(ctx, q, stop.ev, r.cfg.Clock.Now())
+	}); err != nil {
+		return err
+	}
+	r.metrics.poison.WithLabelValues(tgt.p.Name()).Inc()
+	tgt.poisoned = true
+	return stop
+}
+
 // isolateRefused handles a batch whose writes the database refused for
 // good (err): several events are applied again one at a time, so the
 // others commit; a batch of one is that event's own fault, and it becomes
@@ -458,12 +464,7 @@ func (r *Runner) isolateRefused(ctx context.Context, tgt *target, events, handle
 	pe := PoisonEvent{Projection: name, Version: tgt.version, EventID: e.ID, EventType: e.Type,
 		Position: e.Position, Error: "writing its read-model rows: " + err.Error(), Policy: tgt.policy}
 	if tgt.policy == PoisonStop {
-		if err := r.inTx(ctx, func(q sqlq, _ rawConn) error { return recordPoison(ctx, q, pe, r.cfg.Clock.Now()) }); err != nil {
-			return err
-		}
-		r.metrics.poison.WithLabelValues(name).Inc()
-		tgt.poisoned = true
-		return &poisonStop{ev: pe, err: err}
+		return r.recordStop(ctx, tgt, &poisonStop{ev: pe, err: err})
 	}
 	if err := r.inTx(ctx, func(q sqlq, _ rawConn) error {
 		if _, err := r.applyInTx(ctx, q, tgt, nil, last); err != nil { // the checkpoint only
