@@ -112,7 +112,10 @@ func (b *bench) queriesOne(ctx context.Context, kind, dsn string) error {
 			}
 		})
 	})
+	hits0, misses0 := s.runner.DocCache().Stats()
 	busy := runQueries(ctx, client, s.url, targets, b.o.QueryRate, b.o.Window)
+	hits, misses := s.runner.DocCache().Stats()
+	hits, misses = hits-hits0, misses-misses0
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
@@ -124,17 +127,17 @@ func (b *bench) queriesOne(ctx context.Context, kind, dsn string) error {
 	ingestRate := float64(okInWindow.Load()) / b.o.Window.Seconds()
 	note := fmt.Sprintf("%d GETs (%d devices and orders, %d not sent: too many in flight) at %.0f/s while callbacks were answered 200 "+
 		"at %.0f/s within the window (%.0f/s asked; %d answered 200 in all, %d failed or abandoned 5 s after the window, %d not sent: 4,096 in flight); "+
-		"without ingest: %d GETs, p50 %s, p99 %s",
+		"without ingest: %d GETs, p50 %s, p99 %s; under ingest %d GETs answered from the document cache, %d read from the database",
 		busy.res.Requests, len(targets), busy.skipped, float64(busy.sent)/b.o.Window.Seconds(),
 		ingestRate, b.o.QueryIngestRate, ok.Load(), failed.Load(), ingestSkipped, idle.res.Requests,
-		fmtMS(idle.res.Lat.quantile(0.5)), fmtMS(idle.res.Lat.quantile(0.99)))
+		fmtMS(idle.res.Lat.quantile(0.5)), fmtMS(idle.res.Lat.quantile(0.99)), hits, misses)
 	b.figs.set(prefix+"p99", ms(busy.res.Lat.quantile(0.99)), num(ms(idle.res.Lat.quantile(0.99))), note)
 	b.figs.set(prefix+"p50", ms(busy.res.Lat.quantile(0.5)), num(ms(idle.res.Lat.quantile(0.5))), "")
 	if ingestRate < 0.95*b.o.QueryIngestRate {
 		b.figs.require(prefix+"p99", false, fmt.Sprintf("ingest reached only %.0f/s of %.0f/s", ingestRate, b.o.QueryIngestRate))
 	}
-	b.logf("queries: %s p50 %s p99 %s under ingest (%.0f callbacks/s); idle p99 %s", kind,
-		fmtMS(busy.res.Lat.quantile(0.5)), fmtMS(busy.res.Lat.quantile(0.99)), ingestRate,
+	b.logf("queries: %s p50 %s p99 %s under ingest (%.0f callbacks/s; cache %d hits, %d misses); idle p99 %s", kind,
+		fmtMS(busy.res.Lat.quantile(0.5)), fmtMS(busy.res.Lat.quantile(0.99)), ingestRate, hits, misses,
 		fmtMS(idle.res.Lat.quantile(0.99)))
 	return nil
 }

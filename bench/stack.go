@@ -107,7 +107,7 @@ func startStack(ctx context.Context, kind, dsn string) (*stack, error) {
 		st.close()
 		return nil, fmt.Errorf("projections: %w", err)
 	}
-	if s.reader, err = projections.NewReader(st.readDB, projections.ReaderOptions{Interpret: st.interpret}); err != nil {
+	if s.reader, err = projections.NewReader(st.readDB, projections.ReaderOptions{Interpret: st.interpret, Docs: s.runner.DocCache()}); err != nil {
 		s.app.Close()
 		st.close()
 		return nil, fmt.Errorf("reader: %w", err)

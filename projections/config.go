@@ -40,6 +40,10 @@ type Config struct {
 	// projection keeps in memory between batches, so a batch need not read
 	// and decode the rows it changes; 0 means the default 4096, < 0 none.
 	CacheStates int
+	// DocCacheBytes is about how much memory, per projection, the
+	// DocCache (Runner.DocCache) may hold of served documents while this
+	// process leads the projection; 0 means the default 16 MiB, < 0 none.
+	DocCacheBytes int64
 	// LockRetry is how often a standby tries to take a projection over. Default 1s.
 	LockRetry time.Duration
 	// Poison is what a projection does with an event it cannot apply. Default PoisonSkip.
@@ -66,6 +70,7 @@ const (
 	DefaultRebuildBatchSize = 5000
 	DefaultFlushInterval    = 20 * time.Millisecond
 	DefaultCacheStates      = 4096
+	DefaultDocCacheBytes    = 16 << 20
 	DefaultLockRetry        = time.Second
 	DefaultDropGrace        = 5 * time.Second
 )
@@ -88,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CacheStates == 0 {
 		c.CacheStates = DefaultCacheStates
+	}
+	if c.DocCacheBytes == 0 {
+		c.DocCacheBytes = DefaultDocCacheBytes
 	}
 	if c.Poison == "" {
 		c.Poison = PoisonSkip

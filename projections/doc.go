@@ -41,7 +41,10 @@
 // projection keeps up to Config.CacheStates committed states in memory,
 // so a batch reads and decodes only the rows it has not seen lately; any
 // failed batch drops that cache (a fold may have changed cached states in
-// place before the failure).
+// place before the failure). After each commit it also hands the devices'
+// and orders' documents it wrote to its DocCache, from which a Reader
+// given ReaderOptions.Docs answers GETs by key while this process leads
+// the projection (see DocCache for what that can and cannot see).
 //
 // A device's per-order memory (the order ids behind its distinct-order
 // counters, carwash.OrderEntry) is kept in device_orders, one row per

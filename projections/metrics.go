@@ -51,7 +51,14 @@ func newMetrics(r *Runner) *metrics {
 }
 
 func (m *metrics) register(reg *prometheus.Registry) error {
-	for _, c := range []prometheus.Collector{m.applied, m.batches, m.poison, m.errors, m.batchSeconds, m} {
+	docs := func(name, help string, v func(hits, misses int64) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tidemark_read_cache_" + name + "_total", Help: help},
+			func() float64 { return float64(v(m.r.docs.Stats())) })
+	}
+	hits := docs("hits", "GETs by key answered from the served-document cache.", func(h, _ int64) int64 { return h })
+	misses := docs("misses", "GETs by key the served-document cache could have answered but did not hold.",
+		func(_, m int64) int64 { return m })
+	for _, c := range []prometheus.Collector{m.applied, m.batches, m.poison, m.errors, m.batchSeconds, m, hits, misses} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

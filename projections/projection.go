@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tidemark/tidemark/domain"
@@ -71,6 +72,7 @@ type keyed[K cmp.Ordered, S, P any] struct {
 	dirty  map[K]struct{}
 	last   K                 // key of the last event applied (a stream-by-stream rebuild's open stream)
 	cache  *stateCache[K, S] // a live projection's states of earlier batches, if any
+	docs   []servedDoc       // the documents a live batch wrote (docCol), for a DocCache
 }
 
 // stateCache is a bounded map of committed states. When full it forgets
@@ -307,7 +309,10 @@ func (f *keyed[K, S, P]) Flush(ctx context.Context, tx *Tx, final bool) error {
 		ks = append(ks, k)
 	}
 	slices.Sort(ks) // key order: fewer page splits, deterministic lock order
-	src := &keyedRows[K, S, P]{f: f, keys: ks, i: -1}
+	src := &keyedRows[K, S, P]{f: f, keys: ks, i: -1, docAt: -1}
+	if tx.mode == modeUpsert && f.docCol != "" {
+		src.docAt = f.table.columnIndex(f.docCol)
+	}
 	if err := tx.Write(ctx, f.table, src); err != nil {
 		return err
 	}
@@ -318,12 +323,27 @@ func (f *keyed[K, S, P]) Flush(ctx context.Context, tx *Tx, final bool) error {
 	return nil
 }
 
+// servedDocs returns the documents the batch's Flush wrote, by key.
+func (f *keyed[K, S, P]) servedDocs() []servedDoc { return f.docs }
+
+// keyString is a key as the DocCache and the Reader name it.
+func keyString[K cmp.Ordered](k K) string {
+	switch k := any(k).(type) {
+	case string:
+		return k
+	case int64:
+		return strconv.FormatInt(k, 10)
+	}
+	return fmt.Sprint(k)
+}
+
 // keyedRows renders rows lazily, so a rebuild never holds all rows' JSON at once.
 type keyedRows[K cmp.Ordered, S, P any] struct {
-	f    *keyed[K, S, P]
-	keys []K
-	i    int
-	err  error
+	f     *keyed[K, S, P]
+	keys  []K
+	i     int
+	err   error
+	docAt int // the document's column, kept in f.docs; -1: not kept
 }
 
 func (r *keyedRows[K, S, P]) Next() bool { r.i++; return r.err == nil && r.i < len(r.keys) }
@@ -334,6 +354,11 @@ func (r *keyedRows[K, S, P]) Values() ([]any, error) {
 	if err != nil {
 		r.err = fmt.Errorf("%s row %v: %w", r.f.table.Name, k, err)
 		return nil, r.err
+	}
+	if r.docAt >= 0 {
+		if doc, ok := v[r.docAt].([]byte); ok {
+			r.f.docs = append(r.f.docs, servedDoc{key: keyString(k), doc: doc})
+		}
 	}
 	return v, nil
 }

@@ -32,6 +32,7 @@ type Reader struct {
 	db        *bun.DB
 	f         flavor
 	interpret func(error) error
+	docs      *DocCache
 
 	mu     sync.Mutex
 	served map[string]servedAt // by projection name, see servedTTL
@@ -55,6 +56,11 @@ type ReaderOptions struct {
 	// domain.ErrUnavailable (503) and not an internal error. Nil keeps
 	// errors as they are.
 	Interpret func(error) error
+	// Docs, if set, answers Device and Order from the served documents a
+	// Runner on the same database keeps (Runner.DocCache), and is filled
+	// with the rows they read. Leave it nil when db is a replica: its rows
+	// may be older than the cache's.
+	Docs *DocCache
 }
 
 // NewReader returns a Reader over db (a replica, or SQLite's reader handle, will do).
@@ -66,7 +72,7 @@ func NewReader(db *bun.DB, opts ReaderOptions) (*Reader, error) {
 	if opts.Interpret == nil {
 		opts.Interpret = func(err error) error { return err }
 	}
-	return &Reader{db: db, f: f, interpret: opts.Interpret, served: map[string]servedAt{}}, nil
+	return &Reader{db: db, f: f, interpret: opts.Interpret, docs: opts.Docs, served: map[string]servedAt{}}, nil
 }
 
 // DeviceFilter narrows Devices; zero fields do not filter.
@@ -120,38 +126,65 @@ func (r *Reader) servedNow(ctx context.Context, name string) (int, error) {
 // tables), it runs once more on the new version.
 // Database errors come out interpreted (ReaderOptions.Interpret).
 func (r *Reader) onServed(ctx context.Context, name, base string, fn func(table string) error) error {
+	return r.onServedVersion(ctx, name, base, func(table string, _ int) error { return fn(table) })
+}
+
+// onServedVersion is onServed for an fn that needs the version too.
+func (r *Reader) onServedVersion(ctx context.Context, name, base string, fn func(table string, version int) error) error {
 	v, err := r.servedCached(ctx, name)
 	if err != nil {
 		return r.interpret(err)
 	}
-	err = fn(quote(physical(base, versionSuffix(v))))
+	err = fn(quote(physical(base, versionSuffix(v))), v)
 	if err == nil || errors.Is(err, domain.ErrNotFound) || ctx.Err() != nil {
 		return err
 	}
 	if v2, err2 := r.servedNow(ctx, name); err2 == nil && v2 != v {
-		err = fn(quote(physical(base, versionSuffix(v2))))
+		err = fn(quote(physical(base, versionSuffix(v2))), v2)
 	}
 	return r.interpret(err)
+}
+
+// document reads the served document of one key (docCol of the row whose
+// keyCol is key) from the DocCache, or from the database, filling the
+// cache. The bytes may be shared: callers only decode them.
+func (r *Reader) document(ctx context.Context, name string, t *Table, keyCol, docCol string, key any) ([]byte, error) {
+	var doc []byte
+	skey := fmt.Sprint(key)
+	err := r.onServedVersion(ctx, name, t.Name, func(table string, v int) error {
+		cached, token, ok := r.docs.get(name, v, skey)
+		if ok {
+			doc = cached
+			return nil
+		}
+		doc = nil
+		err := r.q().queryRow(ctx, `SELECT `+quote(docCol)+` FROM `+table+` WHERE `+quote(keyCol)+` = ?`, key).Scan(&doc)
+		if errors.Is(err, sql.ErrNoRows) {
+			return domain.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		r.docs.fill(name, v, skey, doc, token)
+		return nil
+	})
+	if errors.Is(err, errNotServed) {
+		return nil, domain.ErrNotFound
+	}
+	return doc, err
 }
 
 // Device returns one device; domain.ErrNotFound if no callback named it.
 func (r *Reader) Device(ctx context.Context, iotID int64) (carwash.Device, error) {
 	var d carwash.Device
-	err := r.onServed(ctx, "devices", devicesTable.Name, func(t string) error {
-		var doc []byte
-		err := r.q().queryRow(ctx, `SELECT device FROM `+t+` WHERE iot_id = ?`, iotID).Scan(&doc)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("device %d: %w", iotID, domain.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("device %d: %w", iotID, err)
-		}
-		return json.Unmarshal(doc, &d)
-	})
-	if errors.Is(err, errNotServed) {
-		return d, fmt.Errorf("device %d: %w", iotID, domain.ErrNotFound)
+	doc, err := r.document(ctx, "devices", devicesTable, "iot_id", "device", iotID)
+	if err != nil {
+		return d, fmt.Errorf("device %d: %w", iotID, err)
 	}
-	return d, err
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return d, fmt.Errorf("device %d: %w", iotID, err)
+	}
+	return d, nil
 }
 
 // Devices lists devices by iotId, limit at a time (DefaultLimit when <= 0,
@@ -233,21 +266,14 @@ func (r *Reader) Devices(ctx context.Context, f DeviceFilter, cursor string, lim
 // Order returns one order; domain.ErrNotFound if no callback named it.
 func (r *Reader) Order(ctx context.Context, orderID string) (energy.Order, error) {
 	var o energy.Order
-	err := r.onServed(ctx, "orders", ordersTable.Name, func(t string) error {
-		var doc []byte
-		err := r.q().queryRow(ctx, `SELECT doc FROM `+t+` WHERE order_id = ?`, orderID).Scan(&doc)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("order %q: %w", orderID, domain.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("order %q: %w", orderID, err)
-		}
-		return json.Unmarshal(doc, &o)
-	})
-	if errors.Is(err, errNotServed) {
-		return o, fmt.Errorf("order %q: %w", orderID, domain.ErrNotFound)
+	doc, err := r.document(ctx, "orders", ordersTable, "order_id", "doc", orderID)
+	if err != nil {
+		return o, fmt.Errorf("order %q: %w", orderID, err)
 	}
-	return o, err
+	if err := json.Unmarshal(doc, &o); err != nil {
+		return o, fmt.Errorf("order %q: %w", orderID, err)
+	}
+	return o, nil
 }
 
 // Orders lists orders by orderId, paged like Devices.

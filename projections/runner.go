@@ -24,7 +24,8 @@ type Runner struct {
 	lockerMu sync.Mutex
 	locker   Locker
 
-	tail *logTail // the live log, read once for every projection
+	tail *logTail  // the live log, read once for every projection
+	docs *DocCache // documents of the projections this process leads; nil: none
 
 	mu      sync.Mutex
 	running bool
@@ -50,7 +51,7 @@ func New(cfg Config) (*Runner, error) {
 	cfg = cfg.withDefaults()
 	f, _ := flavorOf(cfg.DB)
 	r := &Runner{cfg: cfg, f: f, byName: map[string]*proc{}, builds: map[string]*tracker{}, locker: cfg.Locker,
-		tail: newLogTail(cfg.Store, 2*cfg.BatchSize)}
+		tail: newLogTail(cfg.Store, 2*cfg.BatchSize), docs: NewDocCache(cfg.DocCacheBytes)}
 	for _, p := range cfg.Projections {
 		pr := &proc{p: p, retry: make(chan struct{}, 1), state: StateCatchingUp}
 		r.procs = append(r.procs, pr)
@@ -64,6 +65,11 @@ func New(cfg Config) (*Runner, error) {
 	}
 	return r, nil
 }
+
+// DocCache is the cache of served documents this Runner keeps for the
+// projections it leads, for a Reader on the same database
+// (ReaderOptions.Docs); nil when Config.DocCacheBytes < 0.
+func (r *Runner) DocCache() *DocCache { return r.docs }
 
 // Run applies the projections until ctx ends; it returns nil then.
 func (r *Runner) Run(ctx context.Context) error {
@@ -180,7 +186,9 @@ func (r *Runner) lead(ctx context.Context, pr *proc) {
 	for ctx.Err() == nil {
 		tgt, err := r.prepare(ctx, pr)
 		if err == nil {
+			r.docs.activate(pr.p.Name(), tgt.version)
 			err = r.follow(ctx, pr, tgt)
+			r.docs.deactivate(pr.p.Name())
 		}
 		var pe *poisonStop
 		switch {
@@ -505,9 +513,9 @@ func (r *Runner) applyInTx(ctx context.Context, q sqlq, tgt *target, handled []d
 	if len(handled) > 0 {
 		tx := &Tx{q: q, names: tgt.names, mode: modeUpsert}
 		fold := tgt.p.NewFold()
+		tgt.fold = fold
 		if c, ok := fold.(cachingFold); ok && r.cfg.CacheStates > 0 {
 			c.useCache(&tgt.cache, r.cfg.CacheStates)
-			tgt.fold = fold
 		}
 		if err := fold.Load(ctx, tx, handled); err != nil {
 			return 0, err
@@ -551,13 +559,27 @@ type cachingFold interface {
 	keep()
 }
 
-// settleCache keeps the committed batch's states, or drops the cache
-// after a failed batch.
+// docSource is a Fold that tells which served documents its batch wrote.
+type docSource interface {
+	servedDocs() []servedDoc
+}
+
+// settleCache keeps the committed batch's states and puts its documents
+// in the DocCache, or, after a failed batch, drops the state cache and
+// empties the DocCache (the commit may have happened).
 func (r *Runner) settleCache(tgt *target, err error) {
+	name := tgt.p.Name()
 	if err != nil {
 		tgt.cache = nil
-	} else if c, ok := tgt.fold.(cachingFold); ok {
+		r.docs.reset(name)
+		tgt.fold = nil
+		return
+	}
+	if c, ok := tgt.fold.(cachingFold); ok {
 		c.keep()
+	}
+	if d, ok := tgt.fold.(docSource); ok {
+		r.docs.put(name, tgt.version, d.servedDocs())
 	}
 	tgt.fold = nil
 }

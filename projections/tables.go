@@ -75,6 +75,16 @@ func (t *Table) colNames() []string {
 	return out
 }
 
+// columnIndex is the position of the named column in a row; -1 if none.
+func (t *Table) columnIndex(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
 func (t *Table) validate() error {
 	if err := checkIdent(t.Name); err != nil {
 		return err

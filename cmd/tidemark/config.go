@@ -41,6 +41,7 @@ type Config struct {
 	ProjectionBatch   int
 	ProjectionFlush   time.Duration
 	ProjectionPoison  string
+	ReadCacheMB       int
 	PollInterval      time.Duration
 	TrustProxyAddress bool
 }
@@ -83,6 +84,7 @@ var settings = []setting{
 	{"TIDEMARK_PROJECTION_BATCH", "projection-batch", "1000", "events a projection applies per transaction at most, at least 1", intOf(func(c *Config) *int { return &c.ProjectionBatch })},
 	{"TIDEMARK_PROJECTION_FLUSH_INTERVAL", "projection-flush-interval", "20ms", "a live projection's wait after each commit (> 0); the events arriving meanwhile share its next transaction", durationOf(func(c *Config) *time.Duration { return &c.ProjectionFlush })},
 	{"TIDEMARK_PROJECTION_POISON", "projection-poison", "skip", "what a projection does with an event it cannot apply: skip (record it) or stop", str(func(c *Config) *string { return &c.ProjectionPoison })},
+	{"TIDEMARK_READ_CACHE_MB", "read-cache-mb", "16", "MiB of device and order documents kept in memory per projection this process applies, to answer GETs by id (0: none)", intOf(func(c *Config) *int { return &c.ReadCacheMB })},
 	{"TIDEMARK_POLL_INTERVAL", "poll-interval", "500ms", "how often readers poll the log when no notification arrives (> 0)", durationOf(func(c *Config) *time.Duration { return &c.PollInterval })},
 	{"TIDEMARK_TRUST_PROXY", "trust-proxy", "false", "take the client address from X-Forwarded-For", boolOf(func(c *Config) *bool { return &c.TrustProxyAddress })},
 }
@@ -215,6 +217,7 @@ func (c Config) problems() []problem {
 		{"TIDEMARK_PROJECTION_BATCH", atLeast(c.ProjectionBatch, 1)},
 		{"TIDEMARK_PROJECTION_FLUSH_INTERVAL", positive(c.ProjectionFlush)},
 		{"TIDEMARK_PROJECTION_POISON", oneOf(c.ProjectionPoison, "skip", "stop")},
+		{"TIDEMARK_READ_CACHE_MB", atLeast(c.ReadCacheMB, 0)},
 		{"TIDEMARK_POLL_INTERVAL", positive(c.PollInterval)},
 	}
 	var out []problem

@@ -71,7 +71,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	want := Config{
 		Addr: ":8080", DatabaseURL: "sqlite://./var/tidemark.db", EnergySignScheme: "md5-kv-sorted", LogLevel: "info",
 		MaxBodyBytes: 65536, QuarantineMax: 5000, GroupCommitMax: 256, ShutdownTimeout: 15 * time.Second,
-		ProjectionBatch: 1000, ProjectionFlush: 20 * time.Millisecond, ProjectionPoison: "skip", PollInterval: 500 * time.Millisecond,
+		ProjectionBatch: 1000, ProjectionFlush: 20 * time.Millisecond, ProjectionPoison: "skip", ReadCacheMB: 16, PollInterval: 500 * time.Millisecond,
 	}
 	if c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -252,6 +252,7 @@ func TestValidate(t *testing.T) {
 		{"TIDEMARK_PROJECTION_BATCH", func(c *Config) { c.ProjectionBatch = 0 }},
 		{"TIDEMARK_PROJECTION_FLUSH_INTERVAL", func(c *Config) { c.ProjectionFlush = -time.Millisecond }},
 		{"TIDEMARK_PROJECTION_POISON", func(c *Config) { c.ProjectionPoison = "" }},
+		{"TIDEMARK_READ_CACHE_MB", func(c *Config) { c.ReadCacheMB = -1 }},
 		{"TIDEMARK_POLL_INTERVAL", func(c *Config) { c.PollInterval = 0 }},
 	} {
 		c := good

@@ -51,6 +51,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		BatchSize:     cfg.ProjectionBatch,
 		FlushInterval: cfg.ProjectionFlush,
 		Poison:        projections.PoisonPolicy(strings.ToLower(cfg.ProjectionPoison)),
+		DocCacheBytes: docCacheBytes(cfg.ReadCacheMB),
 		Interpret:     st.Interpret,
 		Clock:         clock,
 		Logger:        log,
@@ -60,7 +61,9 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	readDB := st.ReadDB
+	docs := runner.DocCache() // not with a replica: its rows may be older than the cache's
 	if cfg.ReadDatabaseURL != "" {
+		docs = nil
 		if st.Dialect != migrations.Postgres {
 			return errors.New("TIDEMARK_READ_DATABASE_URL: a read replica goes with a PostgreSQL database")
 		}
@@ -71,7 +74,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		defer qdb.Close()
 		readDB = qdb.DB
 	}
-	reader, err := projections.NewReader(readDB, projections.ReaderOptions{Interpret: st.Interpret})
+	reader, err := projections.NewReader(readDB, projections.ReaderOptions{Interpret: st.Interpret, Docs: docs})
 	if err != nil {
 		return err
 	}
@@ -181,4 +184,13 @@ func displayAddr(a net.Addr) string {
 		return fmt.Sprintf("localhost:%d", tcp.Port)
 	}
 	return a.String()
+}
+
+// docCacheBytes is projections.Config.DocCacheBytes for
+// TIDEMARK_READ_CACHE_MB: 0 turns the cache off.
+func docCacheBytes(mb int) int64 {
+	if mb == 0 {
+		return -1
+	}
+	return int64(mb) << 20
 }
