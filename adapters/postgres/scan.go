@@ -74,6 +74,10 @@ func (s *Store) ScanAll(ctx context.Context, sc domain.Scan, fn func([]domain.Ev
 	return nil
 }
 
+// byStreamWorkMem is the by-stream scan's work_mem: the memory its sort
+// may take on the server before spilling to disk.
+const byStreamWorkMem = "256MB"
+
 // scanByStream runs the by-stream query in a read-only transaction that
 // sets its planner options.
 func (s *Store) scanByStream(ctx context.Context, d *scanDecoder, sc domain.Scan) error {
@@ -83,6 +87,13 @@ func (s *Store) scanByStream(ctx context.Context, d *scanDecoder, sc domain.Scan
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read only: nothing to keep
 	if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+		return err
+	}
+	// The sort holds whole rows (bodies included): with the default 4 MB it
+	// spilled 200 MB to temporary files for a million-event log, and sorting
+	// in memory made the whole rebuild about a tenth faster. A longer log
+	// spills beyond this, as before.
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '`+byStreamWorkMem+`'`); err != nil {
 		return err
 	}
 	return d.query(ctx, tx, `SELECT `+scanColumns+` FROM events
