@@ -57,7 +57,7 @@ func (m *metrics) register(reg *prometheus.Registry) error {
 	}
 	hits := docs("hits", "GETs by key answered from the served-document cache.", func(h, _ int64) int64 { return h })
 	misses := docs("misses", "GETs by key the served-document cache could have answered but did not hold.",
-		func(_, m int64) int64 { return m })
+		func(_, miss int64) int64 { return miss })
 	for _, c := range []prometheus.Collector{m.applied, m.batches, m.poison, m.errors, m.batchSeconds, m, hits, misses} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -148,9 +149,9 @@ func (r *Reader) onServedVersion(ctx context.Context, name, base string, fn func
 // document reads the served document of one key (docCol of the row whose
 // keyCol is key) from the DocCache, or from the database, filling the
 // cache. The bytes may be shared: callers only decode them.
-func (r *Reader) document(ctx context.Context, name string, t *Table, keyCol, docCol string, key any) ([]byte, error) {
+func document[K cmp.Ordered](ctx context.Context, r *Reader, name string, t *Table, keyCol, docCol string, key K) ([]byte, error) {
 	var doc []byte
-	skey := fmt.Sprint(key)
+	skey := keyString(key)
 	err := r.onServedVersion(ctx, name, t.Name, func(table string, v int) error {
 		cached, token, ok := r.docs.get(name, v, skey)
 		if ok {
@@ -177,7 +178,7 @@ func (r *Reader) document(ctx context.Context, name string, t *Table, keyCol, do
 // Device returns one device; domain.ErrNotFound if no callback named it.
 func (r *Reader) Device(ctx context.Context, iotID int64) (carwash.Device, error) {
 	var d carwash.Device
-	doc, err := r.document(ctx, "devices", devicesTable, "iot_id", "device", iotID)
+	doc, err := document(ctx, r, "devices", devicesTable, "iot_id", "device", iotID)
 	if err != nil {
 		return d, fmt.Errorf("device %d: %w", iotID, err)
 	}
@@ -266,7 +267,7 @@ func (r *Reader) Devices(ctx context.Context, f DeviceFilter, cursor string, lim
 // Order returns one order; domain.ErrNotFound if no callback named it.
 func (r *Reader) Order(ctx context.Context, orderID string) (energy.Order, error) {
 	var o energy.Order
-	doc, err := r.document(ctx, "orders", ordersTable, "order_id", "doc", orderID)
+	doc, err := document(ctx, r, "orders", ordersTable, "order_id", "doc", orderID)
 	if err != nil {
 		return o, fmt.Errorf("order %q: %w", orderID, err)
 	}

@@ -10,6 +10,10 @@
 // of reader connections; WAL lets readers run beside the writer. Every
 // transaction on the writer starts with BEGIN IMMEDIATE so two processes on
 // the same file queue on busy_timeout instead of failing a lock upgrade.
+// That queue is not fair: SQLite's busy handler retries after growing
+// sleeps (up to 100 ms), so a process whose writers keep the lock busy can
+// starve another's past Options.BusyTimeout, which then fails its append
+// with domain.ErrUnavailable (503 + Retry-After to a platform).
 // Group commit (package groupcommit) batches concurrent appends into one
 // transaction. As that transaction holds the write lock, AppendBatch decides
 // every request (duplicates, expected versions) from two lookups and writes
