@@ -89,66 +89,54 @@ func (s *docSet) restart() {
 	s.docs, s.touched, s.bytes = map[string][]byte{}, map[string]uint64{}, 0
 }
 
-// activate starts caching the projection's documents of version, from empty.
-func (c *DocCache) activate(name string, version int) {
+// with runs fn on the projection's set under the lock; nothing on a nil cache.
+func (c *DocCache) with(name string, fn func(s *docSet)) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.set(name)
-	s.restart()
-	s.active, s.version = true, version
+	fn(c.set(name))
+}
+
+// activate starts caching the projection's documents of version, from empty.
+func (c *DocCache) activate(name string, version int) {
+	c.with(name, func(s *docSet) { s.restart(); s.active, s.version = true, version })
 }
 
 // deactivate stops caching the projection's documents and forgets them.
 func (c *DocCache) deactivate(name string) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.set(name)
-	s.restart()
-	s.active = false
+	c.with(name, func(s *docSet) { s.restart(); s.active = false })
 }
 
 // reset forgets the projection's documents, staying active: after a batch
 // whose commit may or may not have happened.
-func (c *DocCache) reset(name string) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.set(name).restart()
-}
+func (c *DocCache) reset(name string) { c.with(name, (*docSet).restart) }
 
 // put records the documents a committed batch of version wrote.
 func (c *DocCache) put(name string, version int, docs []servedDoc) {
-	if c == nil || len(docs) == 0 {
+	if len(docs) == 0 {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.set(name)
-	if !s.active || s.version != version {
-		return
-	}
-	s.seq++
-	for _, d := range docs {
-		if old, ok := s.docs[d.key]; ok {
-			s.docs[d.key] = d.doc
-			s.bytes += int64(len(d.doc) - len(old))
-			continue
+	c.with(name, func(s *docSet) {
+		if !s.active || s.version != version {
+			return
 		}
-		s.touched[d.key] = s.seq
-	}
-	if len(s.touched) > maxTouched {
-		s.touched = map[string]uint64{}
-		s.since = s.seq
-	}
-	s.evict(c.maxBytes)
+		s.seq++
+		for _, d := range docs {
+			if old, ok := s.docs[d.key]; ok {
+				s.docs[d.key] = d.doc
+				s.bytes += int64(len(d.doc) - len(old))
+				continue
+			}
+			s.touched[d.key] = s.seq
+		}
+		if len(s.touched) > maxTouched {
+			s.touched = map[string]uint64{}
+			s.since = s.seq
+		}
+		s.evict(c.maxBytes)
+	})
 }
 
 // get returns the cached document of key in version of the projection, or
