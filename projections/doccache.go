@@ -9,7 +9,7 @@ import (
 // as its read-model row stores it) in memory, so that a GET by key is
 // answered without a database round trip. Under load that round trip is
 // the slow part of a GET: it waits for a pool connection and for the Go
-// scheduler twice, behind ingest (README, "Performance").
+// scheduler twice, behind ingest (README, "Projections and rebuilds").
 //
 // Only documents this process's Runner commits can be trusted, so a
 // projection's set is active only while this process leads it, for the
