@@ -40,14 +40,20 @@ type Reader struct {
 }
 
 // servedTTL is how long the Reader trusts a served version it read, so a
-// query costs one round trip instead of two. A switch shows at most this
-// late: the replaced version's tables outlive the switch by DropGrace, and
-// a query that fails on a dropped table resolves the version again.
+// query costs one round trip instead of two. Once it has passed, one query
+// reads the version again while the others go on with the one they have:
+// under load that read waits for a pool connection, and with every query
+// of the wait reading it too (measured: 2,275 reads in 10 s of 2,000
+// GETs/s, not 80) those reads made the GETs' slowest tenth. A switch shows
+// at most this late plus that read: the replaced version's tables outlive
+// the switch by DropGrace, and a query that fails on a dropped table
+// resolves the version again.
 const servedTTL = 250 * time.Millisecond
 
 type servedAt struct {
-	v  int
-	at time.Time // monotonic: a cache age, not a domain time
+	v          int
+	at         time.Time // monotonic: a cache age, not a domain time
+	refreshing bool      // a query is reading the version again
 }
 
 // ReaderOptions tune a Reader.
@@ -95,15 +101,31 @@ var errNotServed = errors.New("projection not served yet")
 
 func (r *Reader) q() sqlq { return sqlq{r.f, r.db.DB} }
 
-// servedCached is the served version, read at most servedTTL ago.
+// servedCached is the served version, read at most servedTTL ago, or the
+// one read last while another query reads it again.
 func (r *Reader) servedCached(ctx context.Context, name string) (int, error) {
 	r.mu.Lock()
 	sv, ok := r.served[name]
+	refresh := !ok
+	if ok && !sv.refreshing && time.Since(sv.at) >= servedTTL {
+		sv.refreshing = true
+		r.served[name] = sv
+		refresh = true
+	}
 	r.mu.Unlock()
-	if ok && time.Since(sv.at) < servedTTL {
+	if !refresh {
 		return sv.v, nil
 	}
-	return r.servedNow(ctx, name)
+	v, err := r.servedNow(ctx, name)
+	if err != nil && ok { // let the next query try again
+		r.mu.Lock()
+		if cur, found := r.served[name]; found {
+			cur.refreshing = false
+			r.served[name] = cur
+		}
+		r.mu.Unlock()
+	}
+	return v, err
 }
 
 // servedNow reads the served version (and caches it).

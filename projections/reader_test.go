@@ -210,3 +210,45 @@ func TestReaderStoreGoneIsUnavailable(t *testing.T) {
 		}
 	})
 }
+
+// Once the served version's TTL has passed, one query reads it again and
+// the others keep the one they have instead of all reading it at once.
+func TestReaderRereadsTheServedVersionOnce(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := ctxFor(t, time.Minute)
+		deliver(t, ctx, e.store, newScenario(3, 2, 2).deliveries(20, 0.5))
+		r := e.runner(t)
+		start(t, r)
+		waitCaughtUp(t, e, r)
+		rd := e.reader(t)
+		want, err := rd.servedNow(ctx, "devices")
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-time.Hour)
+
+		// Another query is reading it again: this one goes on with the old.
+		rd.served["devices"] = servedAt{v: 99, at: old, refreshing: true}
+		if v, err := rd.servedCached(ctx, "devices"); err != nil || v != 99 {
+			t.Fatalf("while another query rereads: %d, %v; want the version it had, 99", v, err)
+		}
+		// No one is: this query reads it.
+		rd.served["devices"] = servedAt{v: 99, at: old}
+		if v, err := rd.servedCached(ctx, "devices"); err != nil || v != want {
+			t.Fatalf("stale: %d, %v; want %d", v, err, want)
+		}
+		if sv := rd.served["devices"]; sv.refreshing || time.Since(sv.at) > time.Minute {
+			t.Fatalf("after the reread: %+v", sv)
+		}
+		// A failed reread lets the next query try.
+		rd.served["devices"] = servedAt{v: 99, at: old}
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := rd.servedCached(cancelled, "devices"); err == nil {
+			t.Fatal("a reread with a cancelled context succeeded")
+		}
+		if sv := rd.served["devices"]; sv.refreshing {
+			t.Fatalf("a failed reread left the version marked as being read: %+v", sv)
+		}
+	})
+}
