@@ -170,8 +170,9 @@ func (r *Reader) onServedVersion(ctx context.Context, name, base string, fn func
 
 // document reads the served document of one key (docCol of the row whose
 // keyCol is key) from the DocCache, or from the database, filling the
-// cache. The bytes may be shared: callers only decode them.
-func document[K cmp.Ordered](ctx context.Context, r *Reader, name string, t *Table, keyCol, docCol string, key K) ([]byte, error) {
+// cache, and decodes it (the cached bytes are shared, only ever decoded).
+func document[T any, K cmp.Ordered](ctx context.Context, r *Reader, name string, t *Table, keyCol, docCol string, key K) (T, error) {
+	var out T
 	var doc []byte
 	skey := keyString(key)
 	err := r.onServedVersion(ctx, name, t.Name, func(table string, v int) error {
@@ -192,19 +193,19 @@ func document[K cmp.Ordered](ctx context.Context, r *Reader, name string, t *Tab
 		return nil
 	})
 	if errors.Is(err, errNotServed) {
-		return nil, domain.ErrNotFound
+		return out, domain.ErrNotFound
 	}
-	return doc, err
+	if err != nil {
+		return out, err
+	}
+	err = json.Unmarshal(doc, &out)
+	return out, err
 }
 
 // Device returns one device; domain.ErrNotFound if no callback named it.
 func (r *Reader) Device(ctx context.Context, iotID int64) (carwash.Device, error) {
-	var d carwash.Device
-	doc, err := document(ctx, r, "devices", devicesTable, "iot_id", "device", iotID)
+	d, err := document[carwash.Device](ctx, r, "devices", devicesTable, "iot_id", "device", iotID)
 	if err != nil {
-		return d, fmt.Errorf("device %d: %w", iotID, err)
-	}
-	if err := json.Unmarshal(doc, &d); err != nil {
 		return d, fmt.Errorf("device %d: %w", iotID, err)
 	}
 	return d, nil
@@ -288,12 +289,8 @@ func (r *Reader) Devices(ctx context.Context, f DeviceFilter, cursor string, lim
 
 // Order returns one order; domain.ErrNotFound if no callback named it.
 func (r *Reader) Order(ctx context.Context, orderID string) (energy.Order, error) {
-	var o energy.Order
-	doc, err := document(ctx, r, "orders", ordersTable, "order_id", "doc", orderID)
+	o, err := document[energy.Order](ctx, r, "orders", ordersTable, "order_id", "doc", orderID)
 	if err != nil {
-		return o, fmt.Errorf("order %q: %w", orderID, err)
-	}
-	if err := json.Unmarshal(doc, &o); err != nil {
 		return o, fmt.Errorf("order %q: %w", orderID, err)
 	}
 	return o, nil
