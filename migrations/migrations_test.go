@@ -55,5 +55,36 @@ func TestApplyIsIdempotentOnBothDialects(t *testing.T) {
 		if n, err := migrations.Pending(ctx, db, c.dialect); err != nil || n != 0 {
 			t.Fatalf("%s: %d pending after apply (%v)", c.dialect, n, err)
 		}
+		if c.dialect == migrations.Postgres {
+			assertStreamsBytewise(t, db)
+		}
+	}
+}
+
+// Stream names compare byte by byte on PostgreSQL, whatever the database's
+// locale: the log's indexes and Go's sort.Strings agree.
+func assertStreamsBytewise(t *testing.T, db *sql.DB) {
+	t.Helper()
+	rows, err := db.Query(`SELECT table_name, coalesce(collation_name, '') FROM information_schema.columns
+		WHERE table_schema = current_schema() AND column_name = 'stream' ORDER BY table_name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]string{}
+	for rows.Next() {
+		var table, coll string
+		if err := rows.Scan(&table, &coll); err != nil {
+			t.Fatal(err)
+		}
+		got[table] = coll
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"events", "streams"} {
+		if got[table] != "C" {
+			t.Errorf("%s.stream collation %q, want C", table, got[table])
+		}
 	}
 }
