@@ -48,6 +48,8 @@ type Store struct {
 	bunDB    *bun.DB
 	opts     Options
 	notifier *notifier
+	// scanChunk is defaultScanChunk; tests make it small to cross chunks.
+	scanChunk int
 }
 
 var _ domain.EventStore = (*Store)(nil)
@@ -68,11 +70,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", interpretError(err))
 	}
 	return &Store{
-		pool:     pool,
-		sqlDB:    sqlDB,
-		bunDB:    bun.NewDB(sqlDB, pgdialect.New()),
-		opts:     opts,
-		notifier: newNotifier(pool.Config().ConnConfig),
+		pool:      pool,
+		sqlDB:     sqlDB,
+		bunDB:     bun.NewDB(sqlDB, pgdialect.New()),
+		opts:      opts,
+		notifier:  newNotifier(pool.Config().ConnConfig),
+		scanChunk: defaultScanChunk,
 	}, nil
 }
 
