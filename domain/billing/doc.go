@@ -22,7 +22,9 @@
 //     optional), case-insensitive, in any order, other columns ignored; or
 //     no header, when the first row is data (3 or 4 cells, the third an
 //     integer): then the columns are orderId,hash,amountSun[,time]. amountSun is an integer number of sun > 0; hash is empty or 64 hex
-//     digits; time is RFC 3339 or empty. Every other row is a RowError
+//     digits; time is empty, RFC 3339 (a space may stand for the T) or Unix
+//     seconds or milliseconds; a time without an offset is refused, not
+//     taken as UTC. Every other row is a RowError
 //     with its line number (at most MaxRowErrors listed, then one summary
 //     entry). A UTF-8 BOM, blank lines and rows of empty cells are skipped.
 //   - Matching: a statement row and a ledger entry match on (orderId, hash),

@@ -228,12 +228,11 @@ func (p *statementParser) row(line int, rec []string, cols map[string]int, width
 	row.AmountSun = amount
 	if i, ok := cols[colTime]; ok {
 		if v := strings.TrimSpace(rec[i]); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				p.fail(line, colTime, fmt.Sprintf("%q is not an RFC 3339 time (e.g. 2026-11-22T10:00:00Z)", clip(v)))
+			t, reason := parseStatementTime(v)
+			if reason != "" {
+				p.fail(line, colTime, reason)
 				return
 			}
-			t = t.UTC()
 			row.Time = &t
 		}
 	}
@@ -244,6 +243,44 @@ func (p *statementParser) row(line int, rec []string, cols map[string]int, width
 	}
 	p.total = total
 	p.st.Rows = append(p.st.Rows, row)
+}
+
+// Unix times a statement may give: seconds or milliseconds from
+// 2001-09-09 (10 or 13 digits) up to the year 5138. Other integers are
+// refused, not read as some date in 1970.
+const (
+	unixSecondsFrom = 1_000_000_000
+	unixSecondsTo   = 100_000_000_000 // exclusive
+	unixMillisFrom  = unixSecondsFrom * 1000
+	unixMillisTo    = unixSecondsTo * 1000
+)
+
+// parseStatementTime reads a statement's time: RFC 3339, also with a space
+// for the T, or Unix time as an integer of seconds or milliseconds. A date
+// and time without an offset is refused rather than guessed: a platform's
+// local time read as UTC would move a charge across a window's edge by
+// hours. The reason says why not.
+func parseStatementTime(v string) (time.Time, string) {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && v[0] != '+' {
+		switch {
+		case n >= unixSecondsFrom && n < unixSecondsTo:
+			return time.Unix(n, 0).UTC(), ""
+		case n >= unixMillisFrom && n < unixMillisTo:
+			return time.UnixMilli(n).UTC(), ""
+		}
+		return time.Time{}, fmt.Sprintf("%q is not a Unix time (seconds or milliseconds since 1970, after 2001-09-09)", clip(v))
+	}
+	iso := v
+	if len(iso) > 10 && iso[10] == ' ' {
+		iso = iso[:10] + "T" + iso[11:]
+	}
+	if t, err := time.Parse(time.RFC3339Nano, iso); err == nil {
+		return t.UTC(), ""
+	}
+	if _, err := time.Parse("2006-01-02T15:04:05.999999999", iso); err == nil {
+		return time.Time{}, fmt.Sprintf("%q has no UTC offset: add Z or one like +08:00 (e.g. 2026-11-22T10:00:00+08:00)", clip(v))
+	}
+	return time.Time{}, fmt.Sprintf("%q is not an RFC 3339 time (e.g. 2026-11-22T10:00:00Z) nor Unix seconds or milliseconds", clip(v))
 }
 
 // parseAmountSun reads an integer number of sun > 0; the reason says why not.

@@ -39,6 +39,10 @@ func TestParseStatement(t *testing.T) {
 			[]billing.StatementRow{{Line: 2, OrderID: "E1", AmountSun: 3}}, nil},
 		{"no time column value", "orderId,hash,amountSun,time\nE1,,3,\n",
 			[]billing.StatementRow{{Line: 2, OrderID: "E1", AmountSun: 3}}, nil},
+		{"times: RFC 3339 with a space, Unix seconds, Unix milliseconds",
+			"orderId,hash,amountSun,time\nE1,,1,2026-11-22 10:00:00+07:00\nE2,,2,1795316400\nE3,,3,1795316400000\nE4,,4,2026-11-22 03:00:00.000Z\n",
+			[]billing.StatementRow{{Line: 2, OrderID: "E1", AmountSun: 1, Time: &at}, {Line: 3, OrderID: "E2", AmountSun: 2, Time: &at},
+				{Line: 4, OrderID: "E3", AmountSun: 3, Time: &at}, {Line: 5, OrderID: "E4", AmountSun: 4, Time: &at}}, nil},
 
 		{"empty input", "", nil, []wantErr{{1, "", "header row"}}},
 		{"only blank lines", "\n \n,,\n", nil, []wantErr{{1, "", "header row"}}},
@@ -66,11 +70,14 @@ func TestParseStatement(t *testing.T) {
 			"E1,xyz,5,",                 // 12: not a hash
 			"E1," + h + "0,5,",          // 13: 65 digits
 			"E1,,5,yesterday",           // 14: not RFC 3339
-			"E1,,5,2026-11-22 10:00:00", // 15: not RFC 3339 either
+			"E1,,5,2026-11-22 10:00:00", // 15: no offset
 			"E1,,5",                     // 16: too few fields
 			"E1,,5,,extra",              // 17: too many fields
 			"E1,a\"b,5,",                // 18: a bare quote
 			"E1,,5,",                    // 19: fine
+			"E1,,5,2026",                // 20: a year, not a Unix time
+			"E1,,5,179531640000",        // 21: 12 digits: neither seconds nor milliseconds
+			"E1,,5,-1795316400",         // 22: before 1970
 		}, "\n") + "\n",
 			[]billing.StatementRow{{Line: 19, OrderID: "E1", AmountSun: 5}},
 			[]wantErr{
@@ -78,8 +85,9 @@ func TestParseStatement(t *testing.T) {
 				{5, "amountSun", "sign"}, {6, "amountSun", "sign"}, {7, "amountSun", "not a charge"},
 				{8, "amountSun", "required"}, {9, "amountSun", "not an integer"}, {10, "amountSun", "int64"},
 				{11, "orderId", "required"}, {12, "hash", "64 hex"}, {13, "hash", "64 hex"},
-				{14, "time", "RFC 3339"}, {15, "time", "RFC 3339"}, {16, "", "3 fields, the header has 4"},
+				{14, "time", "RFC 3339"}, {15, "time", "no UTC offset"}, {16, "", "3 fields, the header has 4"},
 				{17, "", "5 fields, the header has 4"}, {18, "", `bare "`},
+				{20, "time", "not a Unix time"}, {21, "time", "not a Unix time"}, {22, "time", "not a Unix time"},
 			}},
 		{"an unterminated quote says which lines it swallowed", "orderId,hash,amountSun\nE1,,5\nE2,\"ab,6\nE3,,7\nE4,,8\n",
 			[]billing.StatementRow{{Line: 2, OrderID: "E1", AmountSun: 5}},
