@@ -8,6 +8,10 @@
 // measured (PostgreSQL unreachable, a step failed, not selected with
 // -only, or a store left out by -stores) is reported as "not measured" with the reason, never filled in.
 //
+// The load generators drive servers with loadClient, a minimal HTTP/1.1
+// client, so that on a small machine they take as little as possible of
+// the cores the measured server needs (loadclient.go says why).
+//
 // Usage:
 //
 //	go run ./bench [-quick] [-events N] [-duration D] [-only ingest,import,rebuild,lag,queries,footprint,gobench] [-stores sqlite,postgres] [-out DIR]

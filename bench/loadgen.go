@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,26 +16,13 @@ import (
 	"github.com/tidemark/tidemark/domain/simulate"
 )
 
-// newClient is a keep-alive HTTP/1.1 client holding at most conns connections.
-func newClient(conns int) (*http.Client, func()) {
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		MaxConnsPerHost:     conns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, tr.CloseIdleConnections
+// callbackPath is where a delivery is posted.
+func callbackPath(d simulate.Delivery) string {
+	return "/v1/callbacks/" + d.Source
 }
 
-// callbackURL is where a delivery is posted.
-func callbackURL(base string, d simulate.Delivery) string {
-	return base + "/v1/callbacks/" + d.Source
-}
-
-// do sends one request and reads the answer whole (so the connection is
-// reused); status 0 is a transport error.
+// do sends one request with net/http (for probes, not load) and reads the
+// answer whole; status 0 is a transport error.
 func do(ctx context.Context, client *http.Client, method, url string, body []byte) (int, error) {
 	var rd io.Reader
 	if body != nil {
@@ -158,8 +144,11 @@ func merge(ts []tally, windowStart time.Time) loadResult {
 // Deliveries are taken from pool in order; with cycle the pool is reused
 // (for servers that store nothing), else running out ends the run.
 func closedLoop(ctx context.Context, base string, pool []simulate.Delivery, cycle bool, conns int, warmup, window time.Duration) loadResult {
-	client, closeIdle := newClient(conns)
-	defer closeIdle()
+	client, err := newLoadClient(base, conns)
+	if err != nil {
+		return loadResult{FirstErr: err.Error()}
+	}
+	defer client.close()
 	var next atomic.Int64
 	var exhausted atomic.Bool
 	start := time.Now()
@@ -184,7 +173,7 @@ func closedLoop(ctx context.Context, base string, pool []simulate.Delivery, cycl
 					return
 				}
 				d := pool[i]
-				status, err := do(ctx, client, http.MethodPost, callbackURL(base, d), d.Body)
+				status, err := client.do(ctx, http.MethodPost, callbackPath(d), d.Body)
 				done := time.Now()
 				if !sent.Before(windowStart) {
 					t.record(status, err, done.Sub(sent), done)

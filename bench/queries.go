@@ -77,20 +77,26 @@ func (b *bench) queriesOne(ctx context.Context, kind, dsn string) error {
 	if err := s.waitCaughtUp(ctx, last, 5*time.Minute); err != nil {
 		return err
 	}
-	client, closeIdle := newClient(512)
-	defer closeIdle()
+	client, err := newLoadClient(s.url, 512)
+	if err != nil {
+		return err
+	}
+	defer client.close()
 	for _, p := range []string{targets[0], targets[len(targets)-1]} {
-		if status, err := do(ctx, client, http.MethodGet, s.url+p, nil); err != nil || status != http.StatusOK {
+		if status, err := client.do(ctx, http.MethodGet, p, nil); err != nil || status != http.StatusOK {
 			return fmt.Errorf("GET %s: status %d, %w", p, status, err)
 		}
 	}
-	runQueries(ctx, client, s.url, targets, b.o.QueryRate, b.o.Warmup) // connections up, caches warm
+	runQueries(ctx, client, targets, b.o.QueryRate, b.o.Warmup) // connections up, caches warm
 	b.logf("queries: %s: %.0f GETs/s for %s, no ingest", kind, b.o.QueryRate, b.o.Window)
-	idle := runQueries(ctx, client, s.url, targets, b.o.QueryRate, b.o.Window)
+	idle := runQueries(ctx, client, targets, b.o.QueryRate, b.o.Window)
 
 	b.logf("queries: %s: %.0f GETs/s while posting %.0f callbacks/s", kind, b.o.QueryRate, b.o.QueryIngestRate)
-	ingestClient, closeIngest := newClient(512)
-	defer closeIngest()
+	ingestClient, err := newLoadClient(s.url, 512)
+	if err != nil {
+		return err
+	}
+	defer ingestClient.close()
 	var ok, okInWindow, failed atomic.Int64
 	windowEnd := time.Now().Add(b.o.Window)
 	var ingestSkipped int
@@ -102,7 +108,7 @@ func (b *bench) queriesOne(ctx context.Context, kind, dsn string) error {
 	wg.Go(func() {
 		_, ingestSkipped = paced(ingestCtx, b.o.QueryIngestRate, b.o.Window, 4096, func(i int, _ time.Time) {
 			d := ingest[i%len(ingest)]
-			if status, err := do(ingestCtx, ingestClient, http.MethodPost, callbackURL(s.url, d), d.Body); err == nil && status == http.StatusOK {
+			if status, err := ingestClient.do(ingestCtx, http.MethodPost, callbackPath(d), d.Body); err == nil && status == http.StatusOK {
 				ok.Add(1)
 				if time.Now().Before(windowEnd) {
 					okInWindow.Add(1)
@@ -113,7 +119,7 @@ func (b *bench) queriesOne(ctx context.Context, kind, dsn string) error {
 		})
 	})
 	hits0, misses0 := s.runner.DocCache().Stats()
-	busy := runQueries(ctx, client, s.url, targets, b.o.QueryRate, b.o.Window)
+	busy := runQueries(ctx, client, targets, b.o.QueryRate, b.o.Window)
 	hits, misses := s.runner.DocCache().Stats()
 	hits, misses = hits-hits0, misses-misses0
 	wg.Wait()
@@ -182,7 +188,7 @@ func preload(ctx context.Context, s *stack, decs []decoded) (domain.Position, er
 }
 
 // runQueries GETs the targets in turn at rate per second for window.
-func runQueries(ctx context.Context, client *http.Client, base string, targets []string, rate float64, window time.Duration) queryRun {
+func runQueries(ctx context.Context, client *loadClient, targets []string, rate float64, window time.Duration) queryRun {
 	var mu sync.Mutex
 	var t tally
 	start := time.Now()
@@ -191,7 +197,7 @@ func runQueries(ctx context.Context, client *http.Client, base string, targets [
 	sent, skipped := paced(ctx, rate, window, 1<<16, func(i int, due time.Time) {
 		// a stride through the list, so consecutive GETs hit different rows
 		p := targets[(i*7919)%len(targets)]
-		status, err := do(ctx, client, http.MethodGet, base+p, nil)
+		status, err := client.do(ctx, http.MethodGet, p, nil)
 		done := time.Now()
 		mu.Lock()
 		t.record(status, err, done.Sub(due), done)
