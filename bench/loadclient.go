@@ -22,8 +22,7 @@ import (
 // bench process's CPU in an ingest run. Every server in a run, the echo
 // baseline included, is driven by this client.
 type loadClient struct {
-	addr    string // host:port dialled
-	host    string // the Host header
+	host    string // host:port: dialled, and the Host header
 	idle    chan *loadConn
 	slots   chan struct{} // one per open connection, at most conns
 	timeout time.Duration // per request, dial included
@@ -42,7 +41,7 @@ func newLoadClient(base string, conns int) (*loadClient, error) {
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("load client: %q is not an http://host:port URL", base)
 	}
-	return &loadClient{addr: u.Host, host: u.Host, idle: make(chan *loadConn, conns),
+	return &loadClient{host: u.Host, idle: make(chan *loadConn, conns),
 		slots: make(chan struct{}, conns), timeout: 30 * time.Second}, nil
 }
 
@@ -86,7 +85,7 @@ func (c *loadClient) get(ctx context.Context) (*loadConn, error) {
 		return conn, nil
 	case c.slots <- struct{}{}:
 		d := net.Dialer{Timeout: c.timeout}
-		nc, err := d.DialContext(ctx, "tcp", c.addr)
+		nc, err := d.DialContext(ctx, "tcp", c.host)
 		if err != nil {
 			<-c.slots
 			return nil, err
